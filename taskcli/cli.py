@@ -1,0 +1,338 @@
+"""The `tasks` command line: parse arguments, call the service, hand results to render."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
+
+import typer
+from typer.core import TyperGroup
+
+from taskcli import __version__, render
+from taskcli.context import AppContext
+from taskcli.errors import Aborted, InvalidInput, TaskCliError
+
+if TYPE_CHECKING:
+    from taskcli.models import TaskCreate
+
+MAX_ID = 2**63 - 1
+EXIT_INTERNAL = 70
+
+
+class TasksGroup(TyperGroup):
+    """Runs a command and turns every failure into one `Error:` line and an exit code."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        code = run_guarded(
+            lambda: super(TasksGroup, self).main(
+                args, prog_name, complete_var, standalone_mode=False, **extra
+            )
+        )
+        if standalone_mode:
+            sys.exit(code)
+        return code
+
+
+def run_guarded(invoke: Any) -> int:
+    """Call `invoke` (Click's main without standalone mode) and return the exit code."""
+    try:
+        result = invoke()
+        # Without standalone mode, Click returns the code of a typer.Exit it caught.
+        return result if isinstance(result, int) else 0
+    except TaskCliError as error:
+        render.error(str(error))
+        return error.exit_code
+    except typer.Abort:
+        render.error("aborted")
+        return 1
+    except BrokenPipeError:
+        # The reader went away (e.g. `| head`): stop quietly, without a traceback at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 1
+    except Exception as error:
+        # Click's own errors (usage errors among them) carry an exit code and a message.
+        if hasattr(error, "exit_code") and hasattr(error, "format_message"):
+            message = error.format_message()
+            ctx = getattr(error, "ctx", None)
+            if ctx is not None and error.exit_code == 2:
+                message = f"{message} (see {ctx.command_path} --help)"
+            render.error(message)
+            return error.exit_code
+        if os.environ.get("TASKS_DEBUG"):
+            raise
+        render.error(f"internal error ({type(error).__name__}: {error}); please report it")
+        return EXIT_INTERNAL
+
+
+app = typer.Typer(
+    name="tasks",
+    cls=TasksGroup,
+    help="A task manager for the terminal and for shell scripts.",
+    epilog="Exit codes: 0 ok, 1 task not found, 2 invalid usage, 3 storage problem.",
+    invoke_without_command=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        render.line(f"taskcli {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_callback(
+    ctx: typer.Context,
+    db: Annotated[
+        Path | None,
+        typer.Option(
+            "--db",
+            help="Database file to use (default: $TASKS_DB, else tasks.db in the user data dir).",
+            show_default=False,
+            dir_okay=False,
+        ),
+    ] = None,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Show the version and exit."
+        ),
+    ] = False,
+) -> None:
+    """A task manager for the terminal and for shell scripts.
+
+    Run without a command to list pending tasks.
+    """
+    if ctx.obj is None:
+        ctx.obj = AppContext(db_path=db)
+    elif db is not None:
+        ctx.obj.db_path = db
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(list_, ctx=ctx)
+
+
+def _app_context(ctx: typer.Context) -> AppContext:
+    return ctx.find_root().obj
+
+
+def parse_id(value: str) -> int:
+    """A task id: a positive integer that fits in 64 bits."""
+    text = value.strip()
+    if not text.isdigit() or not text.isascii() or not 0 < int(text) <= MAX_ID:
+        raise typer.BadParameter(f"{value!r} is not a task id (a positive whole number)")
+    return int(text)
+
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+IdArgument = Annotated[int, typer.Argument(parser=parse_id, metavar="ID", show_default=False)]
+IdsArgument = Annotated[
+    list[int], typer.Argument(parser=parse_id, metavar="ID...", show_default=False)
+]
+
+
+@app.command()
+def add(
+    ctx: typer.Context,
+    title: Annotated[
+        list[str],
+        typer.Argument(
+            help="Title words, joined with single spaces; '-' reads one title per line from stdin.",
+            show_default=False,
+        ),
+    ],
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="Longer notes for the task.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Add a task, or many from stdin with '-'.
+
+    Example: tasks add buy milk -d "two litres"
+    """
+    from taskcli.models import TaskCreate
+
+    service = _app_context(ctx).service
+    if title == ["-"]:
+        if description is not None:
+            raise InvalidInput("--description cannot be used with '-' (one title per line)")
+        added = service.add_many(_read_titles(_stdin_bytes(), TaskCreate))
+        if json_:
+            render.json_array(added)
+        else:
+            render.added_many(added)
+        return
+    task = service.add(TaskCreate(title=" ".join(title), description=description))
+    if json_:
+        render.json_object(task)
+    else:
+        render.done_list([task], "Added")
+
+
+def _stdin_bytes() -> BinaryIO:
+    return getattr(sys.stdin, "buffer", sys.stdin)
+
+
+def _read_titles(lines: BinaryIO, model: type[TaskCreate]) -> Iterator[TaskCreate]:
+    """One validated task per non-blank line; an invalid line is named by its number."""
+    for number, raw in enumerate(lines, start=1):
+        text = raw.decode("utf-8", "surrogateescape").rstrip("\n")
+        if text.endswith("\r"):
+            text = text[:-1]
+        if not text.strip():
+            continue
+        try:
+            yield model(title=text)
+        except InvalidInput as error:
+            raise InvalidInput(f"line {number}: {error}") from None
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
+    all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="Show at most N tasks.", metavar="N")
+    ] = None,
+    offset: Annotated[int, typer.Option(min=0, help="Skip the first N tasks.", metavar="N")] = 0,
+    json_: JsonOption = False,
+) -> None:
+    """List pending tasks (or --done, or --all), oldest first.
+
+    Example: tasks list --all --json | jq '.[] | select(.done) | .title'
+    """
+    from taskcli.service import Status
+
+    if done and all_:
+        raise InvalidInput("--done and --all cannot be used together")
+    status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
+    tasks = _app_context(ctx).service.list_tasks(status, limit=limit, offset=offset)
+    if json_:
+        render.json_array(tasks)
+    else:
+        empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
+        render.task_list(tasks, empty.get(status, "No tasks."))
+
+
+@app.command()
+def show(ctx: typer.Context, task_id: IdArgument, json_: JsonOption = False) -> None:
+    """Show one task in full.
+
+    Example: tasks show 3
+    """
+    task = _app_context(ctx).service.get(task_id)
+    if json_:
+        render.json_object(task)
+    else:
+        render.task_detail(task)
+
+
+@app.command()
+def done(ctx: typer.Context, task_ids: IdsArgument, json_: JsonOption = False) -> None:
+    """Mark tasks done (all or none: nothing changes if an id does not exist).
+
+    Example: tasks done 3 4
+    """
+    _set_done(ctx, task_ids, True, json_)
+
+
+@app.command()
+def reopen(ctx: typer.Context, task_ids: IdsArgument, json_: JsonOption = False) -> None:
+    """Mark tasks not done again.
+
+    Example: tasks reopen 3
+    """
+    _set_done(ctx, task_ids, False, json_)
+
+
+def _set_done(ctx: typer.Context, task_ids: list[int], value: bool, json_: bool) -> None:
+    tasks = _app_context(ctx).service.set_done(task_ids, value)
+    if json_:
+        render.json_array(tasks)
+    else:
+        render.done_list(tasks, "Completed" if value else "Reopened")
+
+
+@app.command()
+def edit(
+    ctx: typer.Context,
+    task_id: IdArgument,
+    title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
+    description: Annotated[
+        str | None, typer.Option("--description", "-d", help="New description ('' clears it).")
+    ] = None,
+    done: Annotated[
+        bool | None, typer.Option("--done/--not-done", help="Mark done or not done.")
+    ] = None,
+    json_: JsonOption = False,
+) -> None:
+    """Change a task's title, description or state; only the options given change.
+
+    Example: tasks edit 3 --title "Ship v1.1" --description ""
+    """
+    from taskcli.models import TaskUpdate
+
+    given = {"title": title, "description": description, "done": done}
+    changes = {name: value for name, value in given.items() if value is not None}
+    if not changes:
+        raise InvalidInput("nothing to change: give --title, --description, --done or --not-done")
+    task = _app_context(ctx).service.update(task_id, TaskUpdate(**changes))
+    if json_:
+        render.json_object(task)
+    else:
+        render.done_list([task], "Updated")
+
+
+@app.command()
+def rm(
+    ctx: typer.Context,
+    task_ids: IdsArgument,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Delete tasks for good (all or none); asks first unless --yes.
+
+    Example: tasks rm 3 4 --yes
+    """
+    service = _app_context(ctx).service
+    if not yes:
+        if not sys.stdin.isatty():
+            raise InvalidInput("refusing to delete without confirmation; pass --yes")
+        tasks = service.get_many(task_ids)
+        if len(tasks) == 1:
+            question = f"Delete task {tasks[0].id}: {render.literal(tasks[0].title)}?"
+        else:
+            question = f"Delete {len(tasks)} tasks ({', '.join(str(t.id) for t in tasks)})?"
+        if not render.confirm(question):
+            raise Aborted("nothing deleted")
+    deleted = service.delete(task_ids)
+    if json_:
+        render.json_array(deleted)
+    else:
+        render.done_list(deleted, "Deleted")
+
+
+@app.command()
+def path(ctx: typer.Context) -> None:
+    """Print the absolute path of the database in use.
+
+    Example: sqlite3 "$(tasks path)" .schema
+    """
+    render.line(str(_app_context(ctx).resolved_db_path()))
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()

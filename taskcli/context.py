@@ -1,0 +1,52 @@
+"""Where the data lives, and the per-invocation context the CLI passes to its commands."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from taskcli.service import TaskService
+
+DB_ENV = "TASKS_DB"
+APP_NAME = "taskcli"
+
+
+def default_db_path() -> Path:
+    """`TASKS_DB` if set and not empty, else tasks.db in the user's data dir (XDG_DATA_HOME)."""
+    from_env = os.environ.get(DB_ENV)
+    if from_env:
+        return Path(from_env)
+    import platformdirs
+
+    return platformdirs.user_data_path(APP_NAME) / "tasks.db"
+
+
+@dataclass
+class AppContext:
+    """What every command needs; tests inject one with a temporary `db_path`.
+
+    The service (and with it SQLAlchemy) is built only when a command first asks
+    for it, so `--help`, `--version` and `path` never touch the database.
+    """
+
+    db_path: Path | None = None
+    busy_timeout: float = 10.0
+    _service: TaskService | None = field(default=None, repr=False)
+
+    def resolved_db_path(self) -> Path:
+        """The absolute database path: --db, else TASKS_DB, else the user data dir."""
+        if self.db_path is None:
+            self.db_path = default_db_path()
+        self.db_path = Path(os.path.abspath(os.path.expanduser(self.db_path)))
+        return self.db_path
+
+    @property
+    def service(self) -> TaskService:
+        if self._service is None:
+            from taskcli.service import TaskService
+
+            self._service = TaskService(self.resolved_db_path(), busy_timeout=self.busy_timeout)
+        return self._service
