@@ -180,6 +180,11 @@ def add(
         render.done_list([task], "Added")
 
 
+def stdin_is_terminal() -> bool:
+    isatty = getattr(sys.stdin, "isatty", None)
+    return bool(isatty and isatty())
+
+
 def _stdin_bytes() -> BinaryIO:
     return getattr(sys.stdin, "buffer", sys.stdin)
 
@@ -308,7 +313,7 @@ def rm(
     """
     service = _app_context(ctx).service
     if not yes:
-        if not sys.stdin.isatty():
+        if not stdin_is_terminal():
             raise InvalidInput("refusing to delete without confirmation; pass --yes")
         tasks = service.get_many(task_ids)
         if len(tasks) == 1:

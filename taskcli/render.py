@@ -199,10 +199,13 @@ def line(text: str) -> None:
 
 
 def confirm(question: str) -> bool:
-    """Ask a yes/no question on stderr (stdout may be a pipe); the default is no."""
-    import typer
-
-    return typer.confirm(question, default=False, err=True)
+    """Ask a yes/no question on stderr, so stdout stays clean for --json; the default is no."""
+    sys.stderr.write(f"{question} [y/N]: ")
+    sys.stderr.flush()
+    answer = sys.stdin.readline()
+    if not answer.endswith("\n"):
+        sys.stderr.write("\n")
+    return answer.strip().lower() in {"y", "yes"}
 
 
 def error(message: str) -> None:

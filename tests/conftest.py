@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner, Result
+
+from taskcli.cli import app
+from taskcli.context import AppContext
+from taskcli.service import TaskService
+
+
+@pytest.fixture(autouse=True)
+def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+    """No test may reach the real user data dir, even one that forgets to inject a path."""
+    home = tmp_path_factory.mktemp("home")
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
+    monkeypatch.delenv("TASKS_DB", raising=False)
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    return home
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "tasks.db"
+
+
+@pytest.fixture
+def service(db_path: Path) -> TaskService:
+    return TaskService(db_path, busy_timeout=2.0)
+
+
+class Cli:
+    """Runs `tasks` in-process against one temporary database."""
+
+    def __init__(self, db_path: Path) -> None:
+        self.db_path = db_path
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | bytes | None = None, **kwargs: Any) -> Result:
+        obj = AppContext(db_path=self.db_path, busy_timeout=2.0)
+        return self.runner.invoke(app, list(args), input=input, obj=obj, **kwargs)
+
+    def ok(self, *args: str, input: str | bytes | None = None) -> Result:
+        result = self(*args, input=input)
+        assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+        assert result.stderr == ""
+        return result
+
+    def json(self, *args: str, input: str | bytes | None = None) -> Any:
+        return json.loads(self.ok(*args, "--json", input=input).stdout)
+
+    def fails(self, code: int, *args: str, input: str | bytes | None = None) -> str:
+        """Run a command that must fail with `code`; return its one-line error."""
+        result = self(*args, input=input)
+        assert result.exit_code == code, (result.exit_code, result.stdout, result.stderr)
+        assert result.stdout == ""
+        assert result.stderr.startswith("Error: ")
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        return result.stderr
+
+
+@pytest.fixture
+def cli(db_path: Path) -> Cli:
+    return Cli(db_path)
