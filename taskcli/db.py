@@ -60,7 +60,7 @@ def create_file(path: Path) -> None:
 
 
 def make_engine(path: Path, busy_timeout: float) -> Engine:
-    """An engine over an existing database file, with WAL, durable commits and a busy timeout."""
+    """An engine over an existing database file, with durable commits and a busy timeout."""
     uri = f"file:{quote(str(path))}?mode=rw"
 
     def connect() -> sqlite3.Connection:
@@ -69,7 +69,6 @@ def make_engine(path: Path, busy_timeout: float) -> Engine:
             uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
-        connection.execute("PRAGMA journal_mode = WAL")
         # FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on power loss,
         # and a command that printed success must have its change on disk.
         connection.execute("PRAGMA synchronous = FULL")
@@ -108,10 +107,23 @@ def _schema_version(connection: Connection, path: Path) -> str | None:
 
 
 def ensure_schema(engine: Engine, path: Path) -> None:
-    """Create or upgrade the schema in place; refuse a database from a newer taskcli."""
+    """Create or upgrade the schema in place; refuse a database from a newer taskcli.
+
+    Nothing is written to a file that is not (or not yet) known to be taskcli's.
+    """
     with engine.connect() as connection:
-        if _schema_version(connection, path) == HEAD:
-            return
+        version = _schema_version(connection, path)
+        journal_mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    if journal_mode != "wal":
+        # WAL lets readers and one writer work at once. The setting is stored in the
+        # file, so this runs once per database; it cannot run inside a transaction.
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.execute("PRAGMA journal_mode = WAL")
+        finally:
+            raw.close()
+    if version == HEAD:
+        return
     with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
         # Checked again under the write lock: another process may have migrated meanwhile.
         if _schema_version(connection, path) != HEAD:

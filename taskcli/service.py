@@ -43,8 +43,8 @@ def utcnow() -> datetime:
 class TaskService:
     """Tasks in one SQLite database file."""
 
-    def __init__(self, path: Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
-        self.path = path
+    def __init__(self, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._engine: Engine | None = None
 

@@ -1,0 +1,118 @@
+"""Schema versions: created by Alembic, upgraded in place, newer ones refused."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlmodel import SQLModel
+
+from taskcli import db
+from taskcli.models import Task  # noqa: F401 - registers the table on SQLModel.metadata
+from taskcli.service import TaskService
+
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def _digest(path: Path) -> str:
+    """A digest of the database and any WAL beside it."""
+    hasher = hashlib.sha256()
+    for part in (path, path.with_name(path.name + "-wal")):
+        if part.exists():
+            hasher.update(part.read_bytes())
+    return hasher.hexdigest()
+
+
+def _sql(path: Path, *statements: str) -> list[tuple]:
+    connection = sqlite3.connect(path, isolation_level=None)
+    try:
+        rows: list[tuple] = []
+        for statement in statements:
+            rows = connection.execute(statement).fetchall()
+        return rows
+    finally:
+        connection.close()
+
+
+def test_known_revisions_match_the_migration_scripts():
+    config = Config()
+    config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
+    scripts = ScriptDirectory.from_config(config)
+    in_order = [rev.revision for rev in reversed(list(scripts.walk_revisions()))]
+    assert tuple(in_order) == db.SCHEMA_REVISIONS
+    assert scripts.get_current_head() == db.HEAD
+
+
+def test_migrations_build_exactly_the_model_schema(cli, db_path):
+    cli.ok("add", "x")
+    engine = db.make_engine(db_path, 1.0)
+    with engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
+        version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
+        sql = connection.exec_driver_sql(
+            "SELECT sql FROM sqlite_master WHERE name = 'task'"
+        ).scalar()
+    engine.dispose()
+    assert diff == []
+    assert version == db.HEAD
+    assert "AUTOINCREMENT" in sql
+
+
+@pytest.mark.parametrize("release", ["v1"])
+def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release):
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / f"{release}.db", db_path)
+    expected = json.loads((FIXTURES / f"{release}.json").read_text(encoding="utf-8"))
+    assert cli.json("list", "--all") == expected
+    assert _sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
+    assert _sql(db_path, "PRAGMA integrity_check") == [("ok",)]
+    next_id = max(task["id"] for task in expected) + 1
+    assert cli.json("add", "after upgrade")["id"] == next_id
+
+
+def test_a_database_from_a_newer_version_is_refused_and_left_alone(cli, db_path):
+    cli.ok("add", "x")
+    _sql(db_path, "UPDATE alembic_version SET version_num = 'ffff-future'")
+    before = _digest(db_path)
+    for args in (["list"], ["add", "y"], ["done", "1"], ["show", "1"]):
+        error = cli.fails(3, *args)
+        assert "newer version of taskcli" in error
+    assert _digest(db_path) == before
+
+
+def test_a_foreign_sqlite_database_is_refused_and_left_alone(cli, db_path):
+    db_path.parent.mkdir(parents=True)
+    _sql(db_path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    before = _digest(db_path)
+    assert "not a taskcli database" in cli.fails(3, "add", "x")
+    assert _digest(db_path) == before
+
+
+def test_two_services_creating_one_database_agree(db_path):
+    from taskcli.models import TaskCreate
+
+    first, second = TaskService(db_path), TaskService(db_path)
+    first.add(TaskCreate(title="a"))
+    second.add(TaskCreate(title="b"))
+    assert [t.title for t in TaskService(db_path).list_tasks()] == ["a", "b"]
+
+
+def test_version_check_at_head_does_not_import_alembic(cli, db_path):
+    cli.ok("add", "x")
+    code = (
+        "import sys\n"
+        "from taskcli.service import TaskService\n"
+        f"TaskService({str(db_path)!r}).get(1)\n"
+        "assert 'alembic' not in sys.modules, 'alembic imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,0 +1,135 @@
+"""The service against a temporary database file."""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import timezone
+
+import pytest
+from sqlalchemy import event
+
+from taskcli.errors import InvalidInput, StorageError, TaskNotFound
+from taskcli.models import TaskCreate, TaskUpdate
+from taskcli.service import Status, TaskService
+
+
+def test_create_then_list(service):
+    task = service.add(TaskCreate(title="Ship v1", description="soon"))
+    assert task.id == 1
+    listed = list(service.list_tasks())
+    assert [(t.id, t.title, t.description, t.done) for t in listed] == [(1, "Ship v1", "soon", False)]
+
+
+def test_times_are_utc(service):
+    task = service.add(TaskCreate(title="x"))
+    assert task.created_at.tzinfo is not None
+    assert task.created_at.utcoffset() == timezone.utc.utcoffset(None)
+    assert service.get(task.id).created_at == task.created_at
+
+
+def test_mark_done_sets_and_clears_completion(service):
+    service.add(TaskCreate(title="x"))
+    (done,) = service.set_done([1])
+    assert done.done and done.completed_at is not None
+    (again,) = service.set_done([1])
+    assert again.completed_at == done.completed_at
+    (reopened,) = service.set_done([1], done=False)
+    assert not reopened.done and reopened.completed_at is None
+
+
+def test_delete_then_get_is_not_found(service):
+    service.add(TaskCreate(title="x"))
+    service.delete([1])
+    with pytest.raises(TaskNotFound, match="task 1 not found"):
+        service.get(1)
+
+
+def test_all_or_nothing(service):
+    service.add(TaskCreate(title="a"))
+    with pytest.raises(TaskNotFound) as caught:
+        service.delete([1, 2, 3])
+    assert caught.value.ids == [2, 3]
+    assert service.get(1).title == "a"
+
+
+def test_many_ids_in_one_call(service):
+    service.add_many(TaskCreate(title=f"t{n}") for n in range(1, 1201))
+    ids = list(range(1200, 0, -1))
+    assert [t.id for t in service.set_done(ids)] == ids
+    assert list(service.list_tasks(Status.PENDING)) == []
+
+
+def test_update_is_partial(service):
+    service.add(TaskCreate(title="a", description="d"))
+    task = service.update(1, TaskUpdate(title="b"))
+    assert (task.title, task.description) == ("b", "d")
+    task = service.update(1, TaskUpdate(description=""))
+    assert task.description is None
+    with pytest.raises(InvalidInput):
+        service.update(1, TaskUpdate())
+
+
+def test_update_without_change_keeps_updated_at(service):
+    task = service.add(TaskCreate(title="same"))
+    assert service.update(1, TaskUpdate(title="same")).updated_at == task.updated_at
+
+
+def test_add_many_is_one_transaction(service, db_path):
+    service.add(TaskCreate(title="first"))
+    statements: list[str] = []
+    event.listen(service._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    rows = service.add_many([TaskCreate(title=f"t{n}") for n in range(3000)])
+    assert [r.id for r in rows] == list(range(2, 3002))
+    begins = [s for s in statements if s.startswith("BEGIN")]
+    assert begins == ["BEGIN IMMEDIATE"]
+
+
+def test_writes_begin_immediate_and_reads_deferred(service):
+    service.add(TaskCreate(title="x"))
+    statements: list[str] = []
+    event.listen(service._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    service.set_done([1])
+    list(service.list_tasks())
+    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
+
+
+def test_read_only_calls_create_nothing(service, db_path):
+    assert list(service.list_tasks(Status.ALL)) == []
+    with pytest.raises(TaskNotFound):
+        service.get(1)
+    with pytest.raises(TaskNotFound):
+        service.set_done([1])
+    with pytest.raises(TaskNotFound):
+        service.update(1, TaskUpdate(title="x"))
+    with pytest.raises(TaskNotFound):
+        service.delete([1])
+    assert not db_path.parent.exists()
+
+
+def test_connection_settings(service, db_path):
+    service.add(TaskCreate(title="x"))
+    with service._engine.connect() as connection:
+        settings = {
+            name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
+            for name in ("journal_mode", "busy_timeout", "synchronous")
+        }
+    assert settings == {"journal_mode": "wal", "busy_timeout": 2000, "synchronous": 2}
+
+
+def test_ids_are_not_reused_after_deleting_the_highest(db_path):
+    TaskService(db_path).add_many([TaskCreate(title="a"), TaskCreate(title="b")])
+    TaskService(db_path).delete([2])
+    assert TaskService(db_path).add(TaskCreate(title="c")).id == 3
+
+
+def test_locked_database_is_a_storage_error(db_path):
+    TaskService(db_path).add(TaskCreate(title="x"))
+    holder = sqlite3.connect(db_path, isolation_level=None)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        with pytest.raises(StorageError, match="locked by another process"):
+            TaskService(db_path, busy_timeout=0.2).add(TaskCreate(title="y"))
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert [t.title for t in TaskService(db_path).list_tasks()] == ["x"]
