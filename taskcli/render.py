@@ -89,7 +89,7 @@ def _is_terminal() -> bool:
     return bool(isatty and isatty())
 
 
-def _console():  # noqa: ANN202 - rich is imported lazily
+def _console():
     from rich.console import Console
 
     # rich honours NO_COLOR and TERM=dumb itself.

@@ -8,7 +8,7 @@ taskcli.errors.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
@@ -50,7 +50,7 @@ class TaskService:
 
     # -- plumbing -----------------------------------------------------------------
 
-    def _storage_errors(self):  # noqa: ANN202 - a context manager
+    def _storage_errors(self) -> AbstractContextManager[None]:
         return db.storage_errors(self.path, self.busy_timeout)
 
     def _open(self, create: bool) -> Engine | None:

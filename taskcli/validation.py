@@ -47,6 +47,8 @@ def clean_description(value: str | None) -> str | None:
     if value is None or value == "":
         return None
     if len(value) > DESCRIPTION_MAX:
-        raise InvalidInput(f"description is longer than {DESCRIPTION_MAX} characters ({len(value)})")
+        raise InvalidInput(
+            f"description is longer than {DESCRIPTION_MAX} characters ({len(value)})"
+        )
     _check_text(value, "description", _DESCRIPTION_CONTROL)
     return value

@@ -17,7 +17,9 @@ def test_create_then_list(service):
     task = service.add(TaskCreate(title="Ship v1", description="soon"))
     assert task.id == 1
     listed = list(service.list_tasks())
-    assert [(t.id, t.title, t.description, t.done) for t in listed] == [(1, "Ship v1", "soon", False)]
+    assert [(t.id, t.title, t.description, t.done) for t in listed] == [
+        (1, "Ship v1", "soon", False)
+    ]
 
 
 def test_times_are_utc(service):

@@ -1,0 +1,81 @@
+"""The --json output is a public contract: fields may be added, never renamed or removed."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+TASK_FIELDS = {
+    "id": int,
+    "title": str,
+    "description": (str, type(None)),
+    "done": bool,
+    "created_at": str,
+    "updated_at": str,
+    "completed_at": (str, type(None)),
+}
+RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+
+
+def assert_task(obj: object) -> None:
+    assert isinstance(obj, dict)
+    assert set(TASK_FIELDS) <= set(obj), f"missing fields: {set(TASK_FIELDS) - set(obj)}"
+    for name, kind in TASK_FIELDS.items():
+        assert isinstance(obj[name], kind), (name, obj[name])
+    for name in ("created_at", "updated_at"):
+        assert RFC3339_UTC.match(obj[name]), obj[name]
+    if obj["done"]:
+        assert RFC3339_UTC.match(obj["completed_at"])
+    else:
+        assert obj["completed_at"] is None
+
+
+@pytest.fixture
+def two_tasks(cli):
+    cli.ok("add", "one", "-d", "desc")
+    cli.ok("add", "two")
+    cli.ok("done", "2")
+    return cli
+
+
+@pytest.mark.parametrize(
+    ("args", "shape"),
+    [
+        (["add", "three"], "object"),
+        (["show", "1"], "object"),
+        (["edit", "1", "--title", "uno"], "object"),
+        (["list"], "array"),
+        (["list", "--all"], "array"),
+        (["list", "--done"], "array"),
+        (["done", "1"], "array"),
+        (["reopen", "2"], "array"),
+        (["rm", "1", "--yes"], "array"),
+    ],
+)
+def test_json_shapes(two_tasks, args, shape):
+    output = two_tasks.json(*args)
+    if shape == "object":
+        assert_task(output)
+    else:
+        assert isinstance(output, list) and output
+        for task in output:
+            assert_task(task)
+
+
+def test_add_from_stdin_is_an_array_even_for_one_line(cli):
+    output = cli.json("add", "-", input="only one\n")
+    assert len(output) == 1
+    assert_task(output[0])
+
+
+def test_null_description_and_completion(cli):
+    task = cli.json("add", "bare")
+    assert task["description"] is None and task["completed_at"] is None
+
+
+def test_json_is_the_only_thing_on_stdout(cli):
+    result = cli.ok("add", "x", "--json")
+    assert result.stdout.startswith("{") and result.stdout.endswith("}\n")
+    result = cli.ok("list", "--json")
+    assert result.stdout.startswith("[") and result.stdout.endswith("]\n")

@@ -1,0 +1,45 @@
+"""Commands that need no data must not pay for the database stack.
+
+(pydantic is not checked: Typer itself uses it to convert parameters.)
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+PROBE = """
+import runpy, sys
+sys.argv = ["tasks", *{args!r}]
+try:
+    runpy.run_module("taskcli", run_name="__main__")
+except SystemExit:
+    pass
+heavy = sorted(m for m in ("sqlalchemy", "sqlmodel", "alembic") if m in sys.modules)
+print("HEAVY=" + ",".join(heavy))
+"""
+
+
+@pytest.mark.parametrize("args", [["--version"], ["--help"], ["add", "--help"], ["path"]])
+def test_no_database_stack_without_data(args, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-c", PROBE.format(args=args)],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PATH": "", "HOME": str(tmp_path), "TASKS_DB": str(tmp_path / "t.db")},
+    )
+    assert result.stdout.splitlines()[-1] == "HEAVY="
+    assert not (tmp_path / "t.db").exists()
+
+
+def test_python_m_taskcli_runs(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "taskcli", "--db", str(tmp_path / "t.db"), "add", "x", "--json"],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stderr
+    assert '"title": "x"' in result.stdout
