@@ -101,7 +101,6 @@ def main_callback(
             "--db",
             help="Database file to use (default: $TASKS_DB, else tasks.db in the user data dir).",
             show_default=False,
-            dir_okay=False,
         ),
     ] = None,
     version: Annotated[

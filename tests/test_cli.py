@@ -325,8 +325,14 @@ def test_every_command_has_help_with_an_example(cli, command, db_path):
 
 def test_storage_error_for_a_directory(cli, db_path):
     db_path.mkdir(parents=True)
-    error = cli.fails(3, "add", "x")
-    assert "is a directory" in error
+    for args in (["add", "x"], ["list"], ["--db", str(db_path), "show", "1"]):
+        assert "is a directory" in cli.fails(3, *args)
+
+
+def test_created_files_are_private(cli, db_path):
+    cli.ok("add", "secret")
+    assert db_path.stat().st_mode & 0o777 == 0o600
+    assert db_path.parent.stat().st_mode & 0o777 == 0o700
 
 
 def test_storage_error_for_a_file_that_is_not_a_database(cli, db_path):
