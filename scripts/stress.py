@@ -149,10 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         kept = len({i for r in results for i in r["added"]}) - sum(
             len(r["deleted"]) for r in results
         )
+        counts = ", ".join(f"{name} {count}" for name, count in sorted(ops.items()))
         status = "ok" if not problems else "FAILED: " + "; ".join(sorted(set(problems))[:5])
         print(
             f"stress {status} - seed {seed}, {options.workers} workers, {elapsed:.1f} s, "
-            f"{sum(ops.values())} commands ({', '.join(f'{k} {v}' for k, v in sorted(ops.items()))}), "
+            f"{sum(ops.values())} commands ({counts}), "
             f"{kept} tasks kept, integrity checked"
         )
     return 0 if not problems else 1

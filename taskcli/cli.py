@@ -96,7 +96,7 @@ def _version(value: bool) -> None:
 def main_callback(
     ctx: typer.Context,
     db: Annotated[
-        Path | None,
+        str | None,
         typer.Option(
             "--db",
             help="Database file to use (default: $TASKS_DB, else tasks.db in the user data dir).",
@@ -114,10 +114,12 @@ def main_callback(
 
     Run without a command to list pending tasks.
     """
+    # A plain string, not a typer Path: problems with the file are storage errors (exit 3).
+    db_path = Path(db) if db else None
     if ctx.obj is None:
-        ctx.obj = AppContext(db_path=db)
-    elif db is not None:
-        ctx.obj.db_path = db
+        ctx.obj = AppContext(db_path=db_path)
+    elif db_path is not None:
+        ctx.obj.db_path = db_path
     if ctx.invoked_subcommand is None:
         ctx.invoke(list_, ctx=ctx)
 
