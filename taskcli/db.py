@@ -59,9 +59,22 @@ def create_file(path: Path) -> None:
     os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
 
 
+def is_read_only(path: Path) -> bool:
+    """Whether this process may not write the database file."""
+    return not os.access(path, os.W_OK)
+
+
 def make_engine(path: Path, busy_timeout: float) -> Engine:
     """An engine over an existing database file, with durable commits and a busy timeout."""
     uri = f"file:{quote(str(path))}?mode=rw"
+    if is_read_only(path):
+        uri = f"file:{quote(str(path))}?mode=ro"
+        wal = path.with_name(path.name + "-wal")
+        if not wal.exists() or wal.stat().st_size == 0:
+            # Everything is in the main file. Opened any other way, SQLite would leave
+            # -wal and -shm files with the file's read-only mode beside it, and those
+            # would keep the database read-only after its owner made it writable again.
+            uri += "&immutable=1"
 
     def connect() -> sqlite3.Connection:
         # isolation_level=None: the driver never opens transactions itself; _begin does.
@@ -114,6 +127,10 @@ def ensure_schema(engine: Engine, path: Path) -> None:
     with engine.connect() as connection:
         version = _schema_version(connection, path)
         journal_mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
+    if is_read_only(path):
+        if version != HEAD:
+            raise StorageError(f"database {path} is read-only and needs an upgrade")
+        return
     if journal_mode != "wal":
         # WAL lets readers and one writer work at once. The setting is stored in the
         # file, so this runs once per database; it cannot run inside a transaction.

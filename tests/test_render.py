@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import sqlite3
 
 import pytest
@@ -74,6 +75,20 @@ def test_terminal_table_shows_markup_literally(cli, monkeypatch):
     assert "[bold red]markup[/bold red] :smile:" in out
     detail = cli.ok("show", "1").stdout
     assert "[bold red]markup[/bold red] :smile:" in detail
+
+
+@pytest.mark.parametrize("text", HOSTILE)
+def test_hostile_text_is_inert_on_a_terminal(cli, db_path, monkeypatch, text):
+    cli.ok("add", "seed")
+    _insert_raw(db_path, text, text)
+    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setenv("NO_COLOR", "1")
+    for args in (["list"], ["show", "2"]):
+        out = cli.ok(*args).stdout
+        # rich may emit bold/dim codes of its own; strip those, then nothing may remain.
+        plain = re.sub(r"\x1b\[[0-9;]*m", "", out)
+        assert "\x1b" not in plain and "\r" not in plain and "\x07" not in plain
+        assert "\u202e" not in plain and "\x9b" not in plain
 
 
 def test_terminal_table_with_no_tasks(cli, monkeypatch):

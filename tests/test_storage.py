@@ -61,6 +61,10 @@ def test_read_only_file_reads_but_refuses_writes(folder):
     assert "kept" in listed.stdout
     assert_storage_error(tasks("--db", str(db), "add", "more"), "read-only")
     assert_storage_error(tasks("--db", str(db), "done", "1"), "read-only")
+    # Made writable again, it works again: reading it left nothing read-only behind.
+    db.chmod(0o600)
+    added = tasks("--db", str(db), "add", "more")
+    assert added.returncode == 0, added.stderr
 
 
 def test_folder_that_cannot_be_written_cannot_hold_a_new_database(folder):
@@ -95,3 +99,16 @@ def test_locked_longer_than_the_busy_timeout(cli, db_path, monkeypatch):
         holder.close()
     assert "locked by another process" in error
     assert [t["title"] for t in cli.json("list")] == ["x"]
+
+
+def test_invalid_utf8_on_the_command_line_is_refused(folder):
+    db = folder / "t.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "taskcli", "--db", str(db), "add", b"bad \xff\xfe title"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        timeout=60,
+    )
+    assert result.returncode == 2
+    assert result.stderr == b"Error: title is not valid UTF-8\n"
+    assert not db.exists()
