@@ -70,6 +70,8 @@ class TaskService:
 
     @contextmanager
     def _session(self, engine: Engine, write: bool) -> Iterator[Session]:
+        """A session; for writes, its transaction has begun (and holds the write lock)
+        before the caller runs, so times read inside it are in commit order."""
         with self._storage_errors(), Session(engine, expire_on_commit=False) as session:
             if write:
                 session.connection(execution_options={db.WRITE: True})
@@ -91,33 +93,28 @@ class TaskService:
 
     def add(self, data: TaskCreate) -> Task:
         """Store a new task and return it with its id."""
-        now = utcnow()
-        task = Task(title=data.title, description=data.description, created_at=now, updated_at=now)
         engine = self._open(create=True)
         with self._session(engine, write=True) as session:
+            now = utcnow()
+            task = Task(
+                title=data.title, description=data.description, created_at=now, updated_at=now
+            )
             session.add(task)
             session.commit()
         return task
 
     def add_many(self, items: Iterable[TaskCreate]) -> list[Row[Any]]:
         """Store many tasks in one transaction: all of them or, on any error, none."""
-        now = utcnow()
         rows = [
-            {
-                "title": item.title,
-                "description": item.description,
-                "done": False,
-                "created_at": now,
-                "updated_at": now,
-                "completed_at": None,
-            }
-            for item in items
+            {"title": item.title, "description": item.description, "done": False} for item in items
         ]
         if not rows:
             return []
         engine = self._open(create=True)
         statement = insert(Task).returning(*_COLUMNS, sort_by_parameter_order=True)
         with self._session(engine, write=True) as session:
+            now = utcnow()
+            statement = statement.values(created_at=now, updated_at=now, completed_at=None)
             added = list(session.connection().execute(statement, rows))
             session.commit()
         return added
@@ -163,8 +160,8 @@ class TaskService:
         engine = self._open(create=False)
         if engine is None:
             raise TaskNotFound(ids)
-        now = utcnow()
         with self._session(engine, write=True) as session:
+            now = utcnow()
             tasks = self._fetch(session, ids)
             for task in tasks:
                 if task.done != done:
@@ -182,8 +179,8 @@ class TaskService:
         engine = self._open(create=False)
         if engine is None:
             raise TaskNotFound([task_id])
-        now = utcnow()
         with self._session(engine, write=True) as session:
+            now = utcnow()
             (task,) = self._fetch(session, [task_id])
             changed = False
             for name, value in fields.items():

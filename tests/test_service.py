@@ -135,3 +135,36 @@ def test_locked_database_is_a_storage_error(db_path):
         holder.execute("ROLLBACK")
         holder.close()
     assert [t.title for t in TaskService(db_path).list_tasks()] == ["x"]
+
+
+def _locked(db_path) -> bool:
+    probe = sqlite3.connect(db_path, timeout=0, isolation_level=None)
+    try:
+        probe.execute("BEGIN IMMEDIATE")
+        probe.execute("ROLLBACK")
+        return False
+    except sqlite3.OperationalError:
+        return True
+    finally:
+        probe.close()
+
+
+def test_write_times_are_read_under_the_write_lock(service, db_path, monkeypatch):
+    """Otherwise a writer that waited for the lock could stamp a task it then edits with a
+    time before that task was created."""
+    import taskcli.service as module
+
+    service.add(TaskCreate(title="exists"))
+    real_utcnow = module.utcnow
+    held: list[bool] = []
+
+    def checked_utcnow():
+        held.append(_locked(db_path))
+        return real_utcnow()
+
+    monkeypatch.setattr(module, "utcnow", checked_utcnow)
+    service.add(TaskCreate(title="a"))
+    service.add_many([TaskCreate(title="b"), TaskCreate(title="c")])
+    service.set_done([1])
+    service.update(2, TaskUpdate(title="a2"))
+    assert held == [True, True, True, True]
