@@ -68,6 +68,13 @@ class TaskService:
             self._engine = engine
         return self._engine
 
+    def _open_existing(self, ids: list[int]) -> Engine:
+        """The engine of a database that must already hold these ids (it creates nothing)."""
+        engine = self._open(create=False)
+        if engine is None:
+            raise TaskNotFound(ids)
+        return engine
+
     @contextmanager
     def _session(self, engine: Engine, write: bool) -> Iterator[Session]:
         """A session; for writes, its transaction has begun (and holds the write lock)
@@ -126,9 +133,7 @@ class TaskService:
     def get_many(self, ids: Iterable[int]) -> list[Task]:
         """The tasks with these ids (duplicates dropped), in the given order."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open(create=False)
-        if engine is None:
-            raise TaskNotFound(ids)
+        engine = self._open_existing(ids)
         with self._session(engine, write=False) as session:
             return self._fetch(session, ids)
 
@@ -157,9 +162,7 @@ class TaskService:
     def set_done(self, ids: Iterable[int], done: bool = True) -> list[Task]:
         """Mark tasks done (or not done); tasks already in that state stay as they are."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open(create=False)
-        if engine is None:
-            raise TaskNotFound(ids)
+        engine = self._open_existing(ids)
         with self._session(engine, write=True) as session:
             now = utcnow()
             tasks = self._fetch(session, ids)
@@ -176,9 +179,7 @@ class TaskService:
         fields = changes.model_dump(exclude_unset=True)
         if not fields:
             raise InvalidInput("nothing to change")
-        engine = self._open(create=False)
-        if engine is None:
-            raise TaskNotFound([task_id])
+        engine = self._open_existing([task_id])
         with self._session(engine, write=True) as session:
             now = utcnow()
             (task,) = self._fetch(session, [task_id])
@@ -197,9 +198,7 @@ class TaskService:
     def delete(self, ids: Iterable[int]) -> list[Task]:
         """Delete tasks and return them as they were; all or, if any is missing, none."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open(create=False)
-        if engine is None:
-            raise TaskNotFound(ids)
+        engine = self._open_existing(ids)
         with self._session(engine, write=True) as session:
             tasks = self._fetch(session, ids)
             for task in tasks:

@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import pytest
+from sqlite_probe import write_lock_is_held
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,18 +125,6 @@ def _batch_count(db_path: Path) -> tuple[int, str]:
         connection.close()
 
 
-def _writer_holds_the_lock(db_path: Path) -> bool:
-    connection = sqlite3.connect(db_path, timeout=0, isolation_level=None)
-    try:
-        connection.execute("BEGIN IMMEDIATE")
-        connection.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        connection.close()
-
-
 def test_sigkill_during_a_large_batch_keeps_all_or_nothing(cli, db_path):
     cli.ok("add", "before the crash")
     size = 30_000
@@ -155,7 +144,7 @@ def test_sigkill_during_a_large_batch_keeps_all_or_nothing(cli, db_path):
         process.stdin.write(lines)
         process.stdin.close()
         # Kill while the writer holds the write lock: at its start, then deeper in.
-        while process.poll() is None and not _writer_holds_the_lock(db_path):
+        while process.poll() is None and not write_lock_is_held(db_path):
             time.sleep(0.002)
         time.sleep(0.1 * trial)
         if process.poll() is None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -15,6 +14,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlite_probe import sql
 from sqlmodel import SQLModel
 
 from taskcli import db
@@ -33,17 +33,6 @@ def _digest(path: Path) -> str:
     return hasher.hexdigest()
 
 
-def _sql(path: Path, *statements: str) -> list[tuple]:
-    connection = sqlite3.connect(path, isolation_level=None)
-    try:
-        rows: list[tuple] = []
-        for statement in statements:
-            rows = connection.execute(statement).fetchall()
-        return rows
-    finally:
-        connection.close()
-
-
 def test_known_revisions_match_the_migration_scripts():
     config = Config()
     config.set_main_option("script_location", str(db.MIGRATIONS_DIR))
@@ -59,13 +48,13 @@ def test_migrations_build_exactly_the_model_schema(cli, db_path):
     with engine.connect() as connection:
         diff = compare_metadata(MigrationContext.configure(connection), SQLModel.metadata)
         version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-        sql = connection.exec_driver_sql(
+        schema = connection.exec_driver_sql(
             "SELECT sql FROM sqlite_master WHERE name = 'task'"
         ).scalar()
     engine.dispose()
     assert diff == []
     assert version == db.HEAD
-    assert "AUTOINCREMENT" in sql
+    assert "AUTOINCREMENT" in schema
 
 
 @pytest.mark.parametrize("release", ["v1"])
@@ -74,15 +63,15 @@ def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release
     shutil.copy(FIXTURES / f"{release}.db", db_path)
     expected = json.loads((FIXTURES / f"{release}.json").read_text(encoding="utf-8"))
     assert cli.json("list", "--all") == expected
-    assert _sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
-    assert _sql(db_path, "PRAGMA integrity_check") == [("ok",)]
+    assert sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
+    assert sql(db_path, "PRAGMA integrity_check") == [("ok",)]
     next_id = max(task["id"] for task in expected) + 1
     assert cli.json("add", "after upgrade")["id"] == next_id
 
 
 def test_a_database_from_a_newer_version_is_refused_and_left_alone(cli, db_path):
     cli.ok("add", "x")
-    _sql(db_path, "UPDATE alembic_version SET version_num = 'ffff-future'")
+    sql(db_path, "UPDATE alembic_version SET version_num = 'ffff-future'")
     before = _digest(db_path)
     for args in (["list"], ["add", "y"], ["done", "1"], ["show", "1"]):
         error = cli.fails(3, *args)
@@ -92,7 +81,7 @@ def test_a_database_from_a_newer_version_is_refused_and_left_alone(cli, db_path)
 
 def test_a_foreign_sqlite_database_is_refused_and_left_alone(cli, db_path):
     db_path.parent.mkdir(parents=True)
-    _sql(db_path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
+    sql(db_path, "CREATE TABLE invoices (id INTEGER PRIMARY KEY)")
     before = _digest(db_path)
     assert "not a taskcli database" in cli.fails(3, "add", "x")
     assert _digest(db_path) == before

@@ -7,6 +7,7 @@ from datetime import timezone
 
 import pytest
 from sqlalchemy import event
+from sqlite_probe import write_lock_is_held
 
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
 from taskcli.models import TaskCreate, TaskUpdate
@@ -137,18 +138,6 @@ def test_locked_database_is_a_storage_error(db_path):
     assert [t.title for t in TaskService(db_path).list_tasks()] == ["x"]
 
 
-def _locked(db_path) -> bool:
-    probe = sqlite3.connect(db_path, timeout=0, isolation_level=None)
-    try:
-        probe.execute("BEGIN IMMEDIATE")
-        probe.execute("ROLLBACK")
-        return False
-    except sqlite3.OperationalError:
-        return True
-    finally:
-        probe.close()
-
-
 def test_write_times_are_read_under_the_write_lock(service, db_path, monkeypatch):
     """Otherwise a writer that waited for the lock could stamp a task it then edits with a
     time before that task was created."""
@@ -159,7 +148,7 @@ def test_write_times_are_read_under_the_write_lock(service, db_path, monkeypatch
     held: list[bool] = []
 
     def checked_utcnow():
-        held.append(_locked(db_path))
+        held.append(write_lock_is_held(db_path))
         return real_utcnow()
 
     monkeypatch.setattr(module, "utcnow", checked_utcnow)
