@@ -43,3 +43,26 @@ def test_python_m_taskcli_runs(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert '"title": "x"' in result.stdout
+
+
+def test_a_closed_pipe_is_not_an_error_message(tmp_path):
+    db = str(tmp_path / "t.db")
+    lines = "".join(f"task {n}\n" for n in range(20_000))
+    subprocess.run(
+        [sys.executable, "-m", "taskcli", "--db", db, "add", "-"],
+        input=lines,
+        text=True,
+        check=True,
+    )
+    reader = subprocess.Popen(
+        [sys.executable, "-m", "taskcli", "--db", db, "list", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert reader.stdout.read(10) == b'[\n{"id": 1'
+    reader.stdout.close()
+    stderr = reader.stderr.read()
+    reader.stderr.close()
+    reader.wait(timeout=60)
+    assert stderr == b""
+    assert reader.returncode == 1
