@@ -182,7 +182,7 @@ def add(
     if json_:
         render.json_object(task)
     else:
-        render.done_list([task], "Added")
+        render.confirmations([task], "Added")
 
 
 def stdin_is_terminal() -> bool:
@@ -272,7 +272,7 @@ def _set_done(ctx: typer.Context, task_ids: list[int], value: bool, json_: bool)
     if json_:
         render.json_array(tasks)
     else:
-        render.done_list(tasks, "Completed" if value else "Reopened")
+        render.confirmations(tasks, "Completed" if value else "Reopened")
 
 
 @app.command()
@@ -302,7 +302,7 @@ def edit(
     if json_:
         render.json_object(task)
     else:
-        render.done_list([task], "Updated")
+        render.confirmations([task], "Updated")
 
 
 @app.command()
@@ -321,17 +321,13 @@ def rm(
         if not stdin_is_terminal():
             raise InvalidInput("refusing to delete without confirmation; pass --yes")
         tasks = service.get_many(task_ids)
-        if len(tasks) == 1:
-            question = f"Delete task {tasks[0].id}: {render.literal(tasks[0].title)}?"
-        else:
-            question = f"Delete {len(tasks)} tasks ({', '.join(str(t.id) for t in tasks)})?"
-        if not render.confirm(question):
+        if not render.confirm_delete(tasks):
             raise Aborted("nothing deleted")
     deleted = service.delete(task_ids)
     if json_:
         render.json_array(deleted)
     else:
-        render.done_list(deleted, "Deleted")
+        render.confirmations(deleted, "Deleted")
 
 
 @app.command()

@@ -178,7 +178,7 @@ def task_detail(task: TaskLike) -> None:
     _console().print(grid)
 
 
-def done_list(tasks: Sequence[TaskLike], verb: str) -> None:
+def confirmations(tasks: Sequence[TaskLike], verb: str) -> None:
     """One confirmation line per task: '<verb> task 3: title'."""
     for task in tasks:
         _write(f"{verb} task {task.id}: {literal(task.title)}\n")
@@ -188,7 +188,7 @@ def added_many(tasks: Sequence[TaskLike]) -> None:
     if not tasks:
         _write("No tasks added: no titles on standard input.\n")
     elif len(tasks) == 1:
-        done_list(tasks, "Added")
+        confirmations(tasks, "Added")
     else:
         _write(f"Added {len(tasks)} tasks: {tasks[0].id}-{tasks[-1].id}\n")
 
@@ -196,6 +196,13 @@ def added_many(tasks: Sequence[TaskLike]) -> None:
 def line(text: str) -> None:
     """A line of plain output (e.g. a path), never wrapped."""
     _write(text + "\n")
+
+
+def confirm_delete(tasks: Sequence[TaskLike]) -> bool:
+    """Ask before deleting these tasks."""
+    if len(tasks) == 1:
+        return confirm(f"Delete task {tasks[0].id}: {literal(tasks[0].title)}?")
+    return confirm(f"Delete {len(tasks)} tasks ({', '.join(str(t.id) for t in tasks)})?")
 
 
 def confirm(question: str) -> bool:
