@@ -172,7 +172,10 @@ def add(
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
-        added = service.add_many(_read_titles(_stdin_bytes(), TaskCreate))
+        with render.progress("Reading tasks") as update:
+            titles = list(_read_titles(_stdin_bytes(), TaskCreate, update))
+        with render.progress("Saving tasks") as update:
+            added = service.add_many(titles, progress=update)
         if json_:
             render.json_array(added)
         else:
@@ -194,9 +197,14 @@ def _stdin_bytes() -> BinaryIO:
     return getattr(sys.stdin, "buffer", sys.stdin)
 
 
-def _read_titles(lines: BinaryIO, model: type[TaskCreate]) -> Iterator[TaskCreate]:
-    """One validated task per non-blank line; an invalid line is named by its number."""
+def _read_titles(
+    lines: BinaryIO, model: type[TaskCreate], progress: render.Progress
+) -> Iterator[TaskCreate]:
+    """One validated task per non-blank line; an invalid line is named by its number.
+    `progress(lines read, None)` is called every few thousand lines."""
     for number, raw in enumerate(lines, start=1):
+        if number % 5000 == 0:
+            progress(number, None)
         text = raw.decode("utf-8", "surrogateescape").rstrip("\n")
         if text.endswith("\r"):
             text = text[:-1]
@@ -228,12 +236,13 @@ def list_(
     if done and all_:
         raise InvalidInput("--done and --all cannot be used together")
     status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
-    tasks = _app_context(ctx).service.list_tasks(status, limit=limit, offset=offset)
+    service = _app_context(ctx).service
+    tasks = service.list_tasks(status, limit=limit, offset=offset)
     if json_:
         render.json_array(tasks)
     else:
         empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
-        render.task_list(tasks, empty.get(status, "No tasks."))
+        render.task_list(tasks, empty.get(status, "No tasks."), service.highest_id())
 
 
 @app.command()

@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timezone
+from itertools import islice
+from operator import attrgetter
 from typing import Any, Protocol
 
 # Characters a terminal would act on rather than show: C0/C1 controls (ESC starts
@@ -23,6 +26,10 @@ _UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
 _UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
 
 
+# Times come as aware datetimes (Task) or as RFC 3339 UTC text (listing rows).
+Time = datetime | str
+
+
 class TaskLike(Protocol):
     """A Task or a row with the same attributes."""
 
@@ -30,9 +37,14 @@ class TaskLike(Protocol):
     title: str
     description: str | None
     done: bool
-    created_at: datetime
-    updated_at: datetime
-    completed_at: datetime | None
+    created_at: Time
+    updated_at: Time
+    completed_at: Time | None
+
+
+_fields = attrgetter(
+    "id", "title", "description", "done", "created_at", "updated_at", "completed_at"
+)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -46,18 +58,20 @@ def literal(text: str, multiline: bool = False) -> str:
     return pattern.sub(_escape, text)
 
 
-def timestamp(value: datetime | None) -> str | None:
+def timestamp(value: Time | None) -> str | None:
     """RFC 3339 in UTC ending in Z, with microseconds."""
-    if value is None:
-        return None
+    if value is None or isinstance(value, str):
+        return value
     if value.tzinfo is not None:
         value = value.astimezone(timezone.utc)
     return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
-def age(value: datetime, now: datetime | None = None) -> str:
+def age(value: Time, now: datetime | None = None) -> str:
     """How long ago, compactly: 'now', '5m', '3h', '2d', '6w', '1y'."""
     now = now or datetime.now(timezone.utc)
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
     seconds = max(0, int((now - value).total_seconds()))
@@ -107,48 +121,138 @@ def json_object(task: TaskLike) -> None:
 
 def json_array(tasks: Iterable[TaskLike]) -> None:
     """A JSON array written one task per line as rows arrive, never built in memory."""
-    import json
+    from json.encoder import encode_basestring as string
 
-    dumps = json.dumps
-    separator = "[\n"
-    for task in tasks:
-        _write(separator + dumps(task_dict(task), ensure_ascii=False))
-        separator = ",\n"
-    _write("[]\n" if separator == "[\n" else "\n]\n")
+    def line(task: TaskLike) -> str:
+        # Byte for byte what json.dumps(task_dict(task), ensure_ascii=False) writes
+        # (a test holds it to that), without building a dict per row.
+        id_, title, description, done, created, updated, completed = _fields(task)
+        return (
+            f'{{"id": {id_}, "title": {string(title)}, '
+            f'"description": {"null" if description is None else string(description)}, '
+            f'"done": {"true" if done else "false"}, "created_at": {_json_time(created)}, '
+            f'"updated_at": {_json_time(updated)}, "completed_at": {_json_time(completed)}}}'
+        )
+
+    first = True
+    for chunk in _chunks(tasks):
+        text = ",\n".join(map(line, chunk))
+        _write(("[\n" if first else ",\n") + text)
+        first = False
+    _write("[]\n" if first else "\n]\n")
+
+
+def _json_time(value: Time | None) -> str:
+    return "null" if value is None else f'"{timestamp(value)}"'
+
+
+def _chunks(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
+    """Rows in lists of `size`, so output is written in blocks rather than per row."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
 
 
 # -- people ---------------------------------------------------------------------------
 
 
-def task_list(tasks: Iterable[TaskLike], empty_message: str) -> None:
-    """A table on a terminal; tab-separated lines (id, status, title, created) in a pipe."""
-    if not _is_terminal():
-        write = sys.stdout.write
-        for task in tasks:
-            status = "done" if task.done else "pending"
-            write(f"{task.id}\t{status}\t{literal(task.title)}\t{timestamp(task.created_at)}\n")
+def task_list(tasks: Iterable[TaskLike], empty_message: str, widest_id: int = 0) -> None:
+    """A table on a terminal; tab-separated lines (id, status, title, created) in a pipe.
+
+    Both are written as rows arrive, so a listing of any size starts at once and
+    never holds more than a few hundred rows. `widest_id` (the largest id the
+    listing may contain) sizes the ID column before the rows are seen.
+    """
+    if _is_terminal():
+        _table(iter(tasks), empty_message, widest_id)
         return
-    rows = list(tasks)
-    if not rows:
+    for chunk in _chunks(tasks):
+        _write(
+            "".join(
+                f"{task.id}\t{'done' if task.done else 'pending'}\t{literal(task.title)}\t"
+                f"{timestamp(task.created_at)}\n"
+                for task in chunk
+            )
+        )
+
+
+# Rows read before the table's first line is drawn: enough to fit the columns of
+# a small list to its content; a longer list gets the terminal's full width.
+_PREVIEW_ROWS = 200
+_GAP = "  "
+
+
+def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None:
+    """Columns sized once, then one line per task: no per-row layout engine, so a
+    100,000-task table costs about what writing its lines does."""
+    head = list(islice(rows, _PREVIEW_ROWS))
+    if not head:
         _write(empty_message + "\n")
         return
-    from rich.table import Table
+    from rich.cells import cell_len
+
+    console = _console()
+    more = len(head) == _PREVIEW_ROWS
+    now = datetime.now(timezone.utc)
+    largest = max(task.id for task in head)
+    id_width = max(2, len(str(max(widest_id, largest) if more else largest)))
+    age_width = max(3, *(len(age(task.created_at, now)) for task in head))
+    room = console.width - id_width - 4 - age_width - 3 * len(_GAP)
+    title_width = max(room, 10)
+    if not more:
+        longest = max(cell_len(literal(task.title)) for task in head)
+        title_width = max(5, min(title_width, longest))
+    bold, cyan, green, dim = (_styler(console, name) for name in ("bold", "cyan", "green", "dim"))
+    check = f" {green('✓')}  "
+    indent = " " * id_width + _GAP + "    " + _GAP
+
+    def lines(task: TaskLike) -> str:
+        title = literal(task.title)
+        width = cell_len(title)
+        if width <= title_width:
+            wrapped = [title + " " * (title_width - width)]
+        else:
+            wrapped = _fold(console, title, title_width)
+        style = dim if task.done else _plain
+        first = (
+            f"{cyan(str(task.id).rjust(id_width))}{_GAP}{check if task.done else '    '}{_GAP}"
+            f"{style(wrapped[0])}{_GAP}{dim(age(task.created_at, now).rjust(age_width))}\n"
+        )
+        return first + "".join(f"{indent}{style(part).rstrip()}\n" for part in wrapped[1:])
+
+    header = _GAP.join(
+        ("ID".rjust(id_width), "Done", "Title".ljust(title_width), "Age".rjust(age_width))
+    )
+    _write(bold(header) + "\n")
+    _write("".join(map(lines, head)))
+    for chunk in _chunks(rows):
+        _write("".join(map(lines, chunk)))
+
+
+def _plain(text: str) -> str:
+    return text
+
+
+def _styler(console: Any, style: str) -> Callable[[str], str]:
+    """Wraps text in the codes rich would use for `style` on this console (none when
+    colour is off: NO_COLOR, TERM=dumb, not a terminal)."""
     from rich.text import Text
 
-    now = datetime.now(timezone.utc)
-    table = Table(box=None, header_style="bold", pad_edge=False)
-    table.add_column("ID", justify="right", style="cyan", no_wrap=True)
-    table.add_column("Done", justify="center", no_wrap=True)
-    table.add_column("Title", overflow="fold")
-    table.add_column("Age", justify="right", style="dim", no_wrap=True)
-    for task in rows:
-        table.add_row(
-            str(task.id),
-            Text("✓", style="green") if task.done else Text(" "),
-            Text(literal(task.title), style="dim" if task.done else ""),
-            age(task.created_at, now),
-        )
-    _console().print(table)
+    with console.capture() as captured:
+        console.print(Text("\0", style=style), end="")
+    before, _, after = captured.get().partition("\0")
+    if not before:
+        return _plain
+    return lambda text: f"{before}{text}{after}"
+
+
+def _fold(console: Any, title: str, width: int) -> list[str]:
+    """A title too long for its column, wrapped at spaces (or anywhere in a long word)."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    parts = [str(line) for line in Text(title).wrap(console, width, overflow="fold")]
+    return [part + " " * (width - cell_len(part)) for part in parts]
 
 
 def task_detail(task: TaskLike) -> None:
@@ -213,6 +317,53 @@ def confirm(question: str) -> bool:
     if not answer.endswith("\n"):
         sys.stderr.write("\n")
     return answer.strip().lower() in {"y", "yes"}
+
+
+# Reports how much of a long operation is done: update(done, total or None if unknown).
+Progress = Callable[[int, "int | None"], None]
+
+# A long operation shows a progress bar only once it has run this long, so quick
+# commands never flash one.
+PROGRESS_DELAY = 0.3
+
+
+@contextmanager
+def progress(description: str) -> Iterator[Progress]:
+    """Yields `update(done, total)` for a long operation. On a terminal (stderr) a
+    transient rich progress bar appears once the work has taken PROGRESS_DELAY;
+    otherwise nothing is shown and rich is never imported."""
+    isatty = getattr(sys.stderr, "isatty", None)
+    if not (isatty and isatty()):
+        yield _ignore_progress
+        return
+    from time import monotonic
+
+    started = monotonic()
+    bar: Any = None
+    bar_task: Any = None
+
+    def update(done: int, total: int | None) -> None:
+        nonlocal bar, bar_task
+        if bar is None:
+            if monotonic() - started < PROGRESS_DELAY:
+                return
+            from rich.console import Console
+            from rich.progress import Progress
+
+            bar = Progress(console=Console(stderr=True), transient=True)
+            bar.start()
+            bar_task = bar.add_task(description, total=total)
+        bar.update(bar_task, completed=done, total=total)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.stop()
+
+
+def _ignore_progress(done: int, total: int | None) -> None:
+    pass
 
 
 def error(message: str) -> None:

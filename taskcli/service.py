@@ -7,14 +7,14 @@ taskcli.errors.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from enum import Enum
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
-from sqlalchemy import Engine, Row, insert, select
+from sqlalchemy import Engine, String, func, select, type_coerce
 from sqlmodel import Session
 
 from taskcli import db
@@ -24,7 +24,39 @@ from taskcli.models import Task, TaskCreate, TaskUpdate
 DEFAULT_BUSY_TIMEOUT = 10.0
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
 _ID_CHUNK = 500
-_COLUMNS = tuple(Task.__table__.columns)
+# Rows per progress report and per fetch when streaming.
+_BATCH = 2000
+_TABLE = Task.__table__
+# Bulk insert through the driver's executemany: no per-row statement or type processing.
+_INSERT_MANY = (
+    f"INSERT INTO {_TABLE.name} (title, description, done, created_at, updated_at)"
+    " VALUES (?, ?, 0, ?, ?)"
+)
+
+# Called as progress(done, total) during long operations.
+Progress = Callable[[int, int | None], None]
+
+
+def _rfc3339(column: Any) -> Any:
+    """The stored UTC time as RFC 3339 text, computed by SQLite.
+
+    SQLAlchemy stores times as 'YYYY-MM-DD HH:MM:SS.ffffff' (always six digits);
+    turning 300,000 of them into datetimes only to format them again would cost
+    more than all the rest of a 100,000-task listing.
+    """
+    text = func.replace(type_coerce(column, String), " ", "T", type_=String)
+    return (text + "Z").label(column.name)
+
+
+# What listings select: Task's columns, with times as RFC 3339 text.
+_LISTED = tuple(
+    _rfc3339(column) if column.name.endswith("_at") else column for column in _TABLE.columns
+)
+
+
+def _task_row(cursor: Any, row: tuple[Any, ...]) -> TaskRow:
+    """The driver's row factory for listings (SQLite stores booleans as 0 and 1)."""
+    return TaskRow(row[0], row[1], row[2], row[3] == 1, row[4], row[5], row[6])
 
 
 class Status(str, Enum):
@@ -38,6 +70,24 @@ class Status(str, Enum):
 def utcnow() -> datetime:
     """The current time in UTC (the database stores UTC and returns aware datetimes)."""
     return datetime.now(timezone.utc)
+
+
+def rfc3339(value: datetime) -> str:
+    """An aware datetime as the RFC 3339 UTC text listings carry."""
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+class TaskRow(NamedTuple):
+    """A task as listings and bulk adds return it: Task's fields, with times as
+    RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z') instead of datetimes."""
+
+    id: int
+    title: str
+    description: str | None
+    done: bool
+    created_at: str
+    updated_at: str
+    completed_at: str | None
 
 
 class TaskService:
@@ -110,21 +160,49 @@ class TaskService:
             session.commit()
         return task
 
-    def add_many(self, items: Iterable[TaskCreate]) -> list[Row[Any]]:
-        """Store many tasks in one transaction: all of them or, on any error, none."""
-        rows = [
-            {"title": item.title, "description": item.description, "done": False} for item in items
-        ]
-        if not rows:
+    def add_many(
+        self, items: Iterable[TaskCreate], progress: Progress | None = None
+    ) -> list[TaskRow]:
+        """Store many tasks in one transaction: all of them or, on any error, none.
+
+        The items are read in full before the write lock is taken, so a slow
+        producer never holds up other writers. `progress(done, total)` is called
+        every few thousand rows.
+        """
+        values = [(item.title, item.description) for item in items]
+        if not values:
             return []
+        total = len(values)
+        report = progress or (lambda done, total: None)
         engine = self._open(create=True)
-        statement = insert(Task).returning(*_COLUMNS, sort_by_parameter_order=True)
+        column_type = _TABLE.c.created_at.type.dialect_impl(engine.dialect)
+        stored_time = column_type.bind_processor(engine.dialect)
         with self._session(engine, write=True) as session:
             now = utcnow()
-            statement = statement.values(created_at=now, updated_at=now, completed_at=None)
-            added = list(session.connection().execute(statement, rows))
+            stamp = stored_time(now) if stored_time else now
+
+            def parameters() -> Iterator[tuple[Any, ...]]:
+                for done, (title, description) in enumerate(values):
+                    if done % _BATCH == 0:
+                        report(done, total)
+                    yield title, description, stamp, stamp
+
+            # The driver's own cursor: executemany consumes the generator as it goes.
+            cursor = session.connection().connection.driver_connection.cursor()
+            try:
+                cursor.executemany(_INSERT_MANY, parameters())
+                # Under the write lock, AUTOINCREMENT gave this batch consecutive ids.
+                (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
+            finally:
+                cursor.close()
             session.commit()
-        return added
+        report(total, total)
+        first = last - total + 1
+        created = rfc3339(now)
+        return [
+            TaskRow(first + offset, title, description, False, created, created, None)
+            for offset, (title, description) in enumerate(values)
+        ]
 
     def get(self, task_id: int) -> Task:
         """The task with this id."""
@@ -139,12 +217,12 @@ class TaskService:
 
     def list_tasks(
         self, status: Status = Status.PENDING, limit: int | None = None, offset: int = 0
-    ) -> Iterator[Row[Any]]:
-        """Stream tasks ordered by id, as rows with the same attributes as Task."""
+    ) -> Iterator[TaskRow]:
+        """Stream tasks ordered by id."""
         engine = self._open(create=False)
         if engine is None:
             return iter(())
-        statement = select(*_COLUMNS).order_by(Task.id)
+        statement = select(*_LISTED).order_by(Task.id)
         if status is Status.PENDING:
             statement = statement.where(Task.done.is_(False))
         elif status is Status.DONE:
@@ -155,9 +233,29 @@ class TaskService:
             statement = statement.offset(offset)
         return self._stream(engine, statement)
 
-    def _stream(self, engine: Engine, statement: Any) -> Iterator[Row[Any]]:
+    def highest_id(self) -> int:
+        """The largest id in the store (0 when empty): an upper bound for any listing."""
+        engine = self._open(create=False)
+        if engine is None:
+            return 0
         with self._session(engine, write=False) as session:
-            yield from session.connection().execute(statement)
+            return session.execute(select(func.max(Task.id))).scalar() or 0
+
+    def _stream(self, engine: Engine, statement: Any) -> Iterator[TaskRow]:
+        """Rows straight from the driver's cursor, a batch at a time, inside one read
+        transaction: SQLAlchemy compiles the query but does no per-row processing."""
+        compiled = statement.compile(dialect=engine.dialect)
+        parameters = compiled.construct_params()
+        positional = [parameters[name] for name in compiled.positiontup or ()]
+        with self._session(engine, write=False) as session:
+            cursor = session.connection().connection.driver_connection.cursor()
+            cursor.row_factory = _task_row
+            try:
+                cursor.execute(compiled.string, positional)
+                while batch := cursor.fetchmany(_BATCH):
+                    yield from batch
+            finally:
+                cursor.close()
 
     def set_done(self, ids: Iterable[int], done: bool = True) -> list[Task]:
         """Mark tasks done (or not done); tasks already in that state stay as they are."""

@@ -11,7 +11,8 @@ import sys
 import pytest
 
 PROBE = """
-import runpy, sys
+import os, runpy, sys
+os.environ.update({env!r})
 sys.argv = ["tasks", *{args!r}]
 try:
     runpy.run_module("taskcli", run_name="__main__")
@@ -22,15 +23,30 @@ print("HEAVY=" + ",".join(heavy))
 """
 
 
-@pytest.mark.parametrize("args", [["--version"], ["--help"], ["add", "--help"], ["path"]])
-def test_no_database_stack_without_data(args, tmp_path):
+COMPLETE = {"_TASKS_COMPLETE": "complete_bash", "COMP_CWORD": "1"}
+
+
+@pytest.mark.parametrize(
+    ("args", "env", "expected"),
+    [
+        (["--version"], {}, "taskcli "),
+        (["--help"], {}, "Usage: tasks"),
+        (["add", "--help"], {}, "Usage: tasks add"),
+        (["path"], {}, "t.db"),
+        ([], {**COMPLETE, "COMP_WORDS": "tasks l"}, "list"),
+        ([], {**COMPLETE, "COMP_WORDS": "tasks --"}, "--db"),
+        ([], {"_TASKS_COMPLETE": "source_bash"}, "_tasks_completion"),
+    ],
+)
+def test_no_database_stack_without_data(args, env, expected, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-c", PROBE.format(args=args)],
+        [sys.executable, "-c", PROBE.format(args=args, env=env)],
         capture_output=True,
         text=True,
         check=True,
         env={"PATH": "", "HOME": str(tmp_path), "TASKS_DB": str(tmp_path / "t.db")},
     )
+    assert expected in result.stdout
     assert result.stdout.splitlines()[-1] == "HEAVY="
     assert not (tmp_path / "t.db").exists()
 

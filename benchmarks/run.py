@@ -1,0 +1,433 @@
+#!/usr/bin/env python3
+"""Time `tasks` as whole processes against the Python floors and its peers.
+
+Run it with the interpreter of the environment `tasks` is installed in:
+
+    .venv/bin/python benchmarks/run.py           # stores of 0, 10, 1k, 10k, 100k tasks
+    .venv/bin/python benchmarks/run.py --quick   # up to 10k, fewer runs
+
+Everything happens in a temporary folder with a fresh HOME; nothing of yours is
+read or written. Each scenario runs several times, the commands it compares
+interleaved round by round, and the table shows medians and the largest peak
+memory (max RSS of the process, from wait4). Ratios compare with the floors
+(`python -c pass`, `python -c "import typer, sqlmodel"`) and, when installed, with
+Taskwarrior (`task`) and todo.txt (`todo-txt`). Needs Linux (pty, wait4).
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import json
+import os
+import platform
+import pty
+import shutil
+import statistics
+import struct
+import subprocess
+import sys
+import tempfile
+import termios
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+TERMINAL_SIZE = (40, 120)  # rows, columns of the pseudo-terminal
+SPARE = 10  # tasks the write scenarios act on, beyond the store's size
+
+
+@dataclass
+class Command:
+    argv: list[str]
+    env: dict[str, str]
+    output: str = "null"  # null | file | tty
+    stdin: Path | None = None
+    before: object = None  # callable run before each timed run (untimed), returns argv
+
+
+@dataclass
+class Result:
+    times: list[float] = field(default_factory=list)
+    peak_kib: int = 0
+
+    @property
+    def median_ms(self) -> float:
+        return statistics.median(self.times) * 1000
+
+
+class Failed(Exception):
+    pass
+
+
+def run_once(command: Command, workdir: Path) -> tuple[float, int]:
+    """Wall time and peak RSS (KiB) of one run of the command."""
+    argv = command.before() if callable(command.before) else command.argv
+    stderr_path = workdir / "stderr.txt"
+    with contextlib.ExitStack() as stack:
+        stdin = (
+            stack.enter_context(open(command.stdin, "rb")) if command.stdin else subprocess.DEVNULL
+        )
+        stderr = stack.enter_context(open(stderr_path, "wb"))
+        reader = None
+        if command.output == "tty":
+            master, slave = pty.openpty()
+            stack.callback(os.close, master)
+            rows, columns = TERMINAL_SIZE
+            fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
+            stdout = stderr = slave
+            reader = threading.Thread(target=_drain, args=(master,), daemon=True)
+            reader.start()
+        elif command.output == "file":
+            stdout = stack.enter_context(open(workdir / "stdout.txt", "wb"))
+        else:
+            stdout = subprocess.DEVNULL
+        start = time.perf_counter()
+        process = subprocess.Popen(
+            argv, stdin=stdin, stdout=stdout, stderr=stderr, env=command.env, cwd=workdir
+        )
+        _, status, usage = os.wait4(process.pid, 0)
+        elapsed = time.perf_counter() - start
+        process.returncode = os.waitstatus_to_exitcode(status)
+        if reader is not None:
+            os.close(slave)
+            reader.join(timeout=10)
+    if process.returncode != 0:
+        detail = stderr_path.read_text(errors="replace").strip()[-500:]
+        raise Failed(f"{' '.join(argv)} exited {process.returncode}: {detail}")
+    return elapsed, usage.ru_maxrss
+
+
+def _drain(fd: int) -> None:
+    while True:
+        try:
+            if not os.read(fd, 65536):
+                return
+        except OSError:
+            return
+
+
+def measure(commands: dict[str, Command], runs: int, workdir: Path) -> dict[str, Result]:
+    """Run each command `runs` times, interleaved: a, b, c, a, b, c, ..."""
+    results = {name: Result() for name in commands}
+    for _ in range(runs):
+        for name, command in commands.items():
+            seconds, peak = run_once(command, workdir)
+            results[name].times.append(seconds)
+            results[name].peak_kib = max(results[name].peak_kib, peak)
+    return results
+
+
+class Bench:
+    def __init__(self, root: Path, tasks: Path, python: Path, runs: int, big_runs: int) -> None:
+        self.root = root
+        self.tasks = str(tasks)
+        self.python = str(python)
+        self.runs = runs
+        self.big_runs = big_runs
+        self.task = shutil.which("task")
+        self.todo = shutil.which("todo-txt") or shutil.which("todo.sh")
+        home = root / "home"
+        home.mkdir()
+        self.base_env = {
+            "PATH": f"{tasks.parent}{os.pathsep}/usr/local/bin:/usr/bin:/bin",
+            "HOME": str(home),
+            "LANG": "C.UTF-8",
+            "TERM": "xterm-256color",
+            "TASKS_NO_SERVER": "1",
+        }
+        self.rows: list[tuple[str, str, Result, Result | None, Result | None]] = []
+        self.floors: dict[str, Result] = {}
+
+    # -- stores -------------------------------------------------------------------
+
+    def titles(self, count: int) -> Path:
+        path = self.root / f"titles-{count}.txt"
+        if not path.exists():
+            path.write_text("".join(f"Benchmark task {n}\n" for n in range(1, count + 1)))
+        return path
+
+    def tasks_env(self, db: Path) -> dict[str, str]:
+        return {**self.base_env, "TASKS_DB": str(db)}
+
+    def tasks_store(self, size: int) -> dict[str, str]:
+        env = self.tasks_env(self.root / f"tasks-{size}.db")
+        if size:
+            run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(size)), self.root)
+        else:
+            # An empty store that exists: add one task and delete it.
+            run_once(Command([self.tasks, "add", "seed"], env), self.root)
+            run_once(Command([self.tasks, "rm", "1", "--yes"], env), self.root)
+        return env
+
+    def task_env(self, data: Path) -> dict[str, str]:
+        rc = data.with_suffix(".taskrc")
+        rc.write_text(
+            f"data.location={data}\nconfirmation=off\nnews.version=99.0.0\nrecurrence=off\ngc=off\n"
+        )
+        data.mkdir(exist_ok=True)
+        return {**self.base_env, "TASKRC": str(rc), "TASKDATA": str(data)}
+
+    def task_import_file(self, count: int) -> Path:
+        path = self.root / f"task-import-{count}.json"
+        if not path.exists():
+            with open(path, "w") as out:
+                for n in range(1, count + 1):
+                    uuid = f"00000000-0000-4000-8000-{n:012d}"
+                    entry = "20260101T000000Z"
+                    record = {
+                        "uuid": uuid,
+                        "description": f"Benchmark task {n}",
+                        "status": "pending",
+                        "entry": entry,
+                    }
+                    out.write(json.dumps(record) + "\n")
+        return path
+
+    def task_store(self, size: int) -> dict[str, str]:
+        env = self.task_env(self.root / f"task-{size}")
+        if size:
+            run_once(
+                Command([self.task, "import", str(self.task_import_file(size))], env), self.root
+            )
+        return env
+
+    def todo_store(self, size: int) -> dict[str, str]:
+        folder = self.root / f"todo-{size}"
+        folder.mkdir()
+        (folder / "todo.txt").write_text(self.titles(size).read_text() if size else "")
+        (folder / "done.txt").write_text("")
+        config = folder / "config"
+        config.write_text(
+            f'export TODO_DIR="{folder}"\n'
+            'export TODO_FILE="$TODO_DIR/todo.txt"\n'
+            'export DONE_FILE="$TODO_DIR/done.txt"\n'
+            'export REPORT_FILE="$TODO_DIR/report.txt"\n'
+        )
+        return {**self.base_env, "TODOTXT_CFG_FILE": str(config), "TODOTXT_AUTO_ARCHIVE": "0"}
+
+    # -- scenarios ----------------------------------------------------------------
+
+    def record(self, scenario: str, store: str, results: dict[str, Result]) -> None:
+        self.rows.append(
+            (scenario, store, results["tasks"], results.get("task"), results.get("todo"))
+        )
+        mine = results["tasks"]
+        print(f"  {scenario:<24} {store:>8}  {mine.median_ms:8.1f} ms", file=sys.stderr)
+
+    def run_floors_and_startup(self) -> None:
+        env = self.tasks_env(self.root / "startup.db")
+        commands = {
+            "pass": Command([self.python, "-c", "pass"], self.base_env),
+            "import": Command([self.python, "-c", "import typer, sqlmodel"], self.base_env),
+            "--version": Command([self.tasks, "--version"], env),
+            "--help": Command([self.tasks, "--help"], env),
+            "completion": Command(
+                [self.tasks],
+                {
+                    **env,
+                    "_TASKS_COMPLETE": "complete_bash",
+                    "COMP_WORDS": "tasks l",
+                    "COMP_CWORD": "1",
+                },
+            ),
+            "path": Command([self.tasks, "path"], env),
+        }
+        results = measure(commands, self.runs * 2, self.root)
+        self.floors = {"pass": results.pop("pass"), "import": results.pop("import")}
+        for name, result in results.items():
+            self.record(f"tasks {name}", "-", {"tasks": result})
+
+    def run_store(self, size: int) -> None:
+        runs = self.big_runs if size >= 100_000 else self.runs
+        label = f"{size:,}"
+        print(f"store of {label} tasks", file=sys.stderr)
+        store = size + SPARE if size else 0
+        env = self.tasks_store(store)
+        peers = {}
+        if self.task:
+            peers["task"] = self.task_store(store)
+        if self.todo:
+            peers["todo"] = self.todo_store(store)
+
+        def compare(scenario: str, argv: list[str], output: str = "null", **peer_argv) -> None:
+            commands = {"tasks": Command([self.tasks, *argv], env, output)}
+            for peer, peer_env in peers.items():
+                if peer in peer_argv and peer_argv[peer] is not None:
+                    program = self.task if peer == "task" else self.todo
+                    commands[peer] = Command([program, *peer_argv[peer]], peer_env, output)
+            self.record(scenario, label, measure(commands, runs, self.root))
+
+        compare(
+            "add",
+            ["add", "Benchmark add"],
+            task=["add", "Benchmark add"],
+            todo=["add", "Benchmark add"],
+        )
+        if store:
+            # Each run acts on another task: ids 1, 2, ... for done and edit, the
+            # newest first for rm.
+            for kind, mine, theirs, todo in (
+                ("done", lambda i: ["done", i], lambda i: [i, "done"], lambda i: ["do", i]),
+                (
+                    "edit",
+                    lambda i: ["edit", i, "--title", "Edited"],
+                    lambda i: [i, "modify", "Edited"],
+                    lambda i: ["replace", i, "Edited"],
+                ),
+                (
+                    "rm",
+                    lambda i: ["rm", i, "--yes"],
+                    lambda i: [i, "delete"],
+                    lambda i: ["-f", "del", i],
+                ),
+            ):
+                commands = {}
+                for peer, build, program, peer_env in (
+                    ("tasks", mine, self.tasks, env),
+                    ("task", theirs, self.task, peers.get("task")),
+                    ("todo", todo, self.todo, peers.get("todo")),
+                ):
+                    if peer_env is None:
+                        continue
+                    ids = (
+                        iter(str(n) for n in range(1, runs + 1))
+                        if kind != "rm"
+                        else iter(str(store - n) for n in range(runs))
+                    )
+                    commands[peer] = Command(
+                        [],
+                        peer_env,
+                        before=lambda build=build, program=program, ids=ids: [
+                            program,
+                            *build(next(ids)),
+                        ],
+                    )
+                self.record(kind, label, measure(commands, runs, self.root))
+        compare("list (terminal)", ["list"], "tty", task=["list"], todo=["ls"])
+        compare("list > file", ["list"], "file", task=["list"], todo=["ls"])
+        compare("list --json", ["list", "--json"], "file", task=["export"])
+        compare("list --all --json", ["list", "--all", "--json"], "file", task=["export"])
+
+    def run_bulk(self, size: int) -> None:
+        runs = self.big_runs if size >= 100_000 else self.runs
+        commands = {}
+        tasks_env = self.tasks_env(self.root / "bulk.db")
+
+        def tasks_before() -> list[str]:
+            for suffix in ("", "-wal", "-shm"):
+                Path(tasks_env["TASKS_DB"] + suffix).unlink(missing_ok=True)
+            return [self.tasks, "add", "-"]
+
+        commands["tasks"] = Command([], tasks_env, stdin=self.titles(size), before=tasks_before)
+        if self.task:
+            task_env = self.task_env(self.root / "bulk-task")
+            source = str(self.task_import_file(size))
+
+            def task_before() -> list[str]:
+                data = Path(task_env["TASKDATA"])
+                shutil.rmtree(data, ignore_errors=True)
+                data.mkdir()
+                return [self.task, "import", source]
+
+            commands["task"] = Command([], task_env, before=task_before)
+        self.record("add - (bulk, new store)", f"{size:,}", measure(commands, runs, self.root))
+
+    # -- report -------------------------------------------------------------------
+
+    def table(self) -> str:
+        floor_pass = self.floors["pass"].median_ms
+        floor_import = self.floors["import"].median_ms
+        lines = [
+            "| scenario | store | tasks ms | peak MiB | × pass | × import | task ms | tasks/task "
+            "| todo.txt ms | tasks/todo.txt |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            f"| `python -c pass` | - | {floor_pass:.0f} | "
+            f"{self.floors['pass'].peak_kib / 1024:.0f} | 1.00 | | | | | |",
+            f'| `python -c "import typer, sqlmodel"` | - | {floor_import:.0f} | '
+            f"{self.floors['import'].peak_kib / 1024:.0f} | {floor_import / floor_pass:.2f} | 1.00 "
+            "| | | | |",
+        ]
+        for scenario, store, mine, task, todo in self.rows:
+            ms = mine.median_ms
+            cells = [
+                f"`{scenario}`" if scenario.startswith("tasks") else scenario,
+                store,
+                f"{ms:.0f}",
+                f"{mine.peak_kib / 1024:.0f}",
+                f"{ms / floor_pass:.1f}",
+                f"{ms / floor_import:.2f}",
+                f"{task.median_ms:.0f}" if task else "",
+                f"{ms / task.median_ms:.2f}" if task else "",
+                f"{todo.median_ms:.0f}" if todo else "",
+                f"{ms / todo.median_ms:.2f}" if todo else "",
+            ]
+            lines.append("| " + " | ".join(cells) + " |")
+        return "\n".join(lines)
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    peers = []
+    for program, flag in (("task", "--version"),):
+        if shutil.which(program):
+            version = subprocess.run([program, flag], capture_output=True, text=True).stdout
+            peers.append(f"Taskwarrior {version.strip()}")
+    if shutil.which("todo-txt"):
+        peers.append("todo.txt-cli (Debian todotxt-cli)")
+    return (
+        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"{memory:.0f} GiB, Python {platform.python_version()}"
+        + (f"; peers: {', '.join(peers)}" if peers else "; no peers installed")
+    )
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="stores up to 10k, 3 runs each")
+    parser.add_argument("--runs", type=int, help="runs per scenario (default 5, quick 3)")
+    parser.add_argument(
+        "--tasks",
+        type=Path,
+        default=Path(sys.executable).parent / "tasks",
+        help="the tasks executable (default: beside this interpreter)",
+    )
+    args = parser.parse_args()
+    if not args.tasks.exists():
+        parser.error(f"{args.tasks} not found: install taskcli in this environment first")
+    runs = args.runs or (3 if args.quick else 5)
+    sizes = [0, 10, 1_000, 10_000] + ([] if args.quick else [100_000])
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="taskcli-bench-") as folder:
+        bench = Bench(Path(folder), args.tasks, Path(sys.executable), runs, min(runs, 3))
+        try:
+            print("floors and start-up", file=sys.stderr)
+            bench.run_floors_and_startup()
+            for size in sizes:
+                bench.run_store(size)
+            for size in sizes[2:]:
+                print(f"bulk add of {size:,}", file=sys.stderr)
+                bench.run_bulk(size)
+        except Failed as error:
+            print(f"benchmark failed: {error}", file=sys.stderr)
+            return 1
+        print(bench.table())
+    print(
+        f"\n{machine()}; {runs} runs per scenario ({min(runs, 3)} at 100k), "
+        f"medians; whole run {time.monotonic() - started:.0f} s."
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
