@@ -1,3 +1,3 @@
-from taskcli.cli import main
+from taskcli.client import main
 
 main()

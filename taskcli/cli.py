@@ -348,6 +348,10 @@ def path(ctx: typer.Context) -> None:
     render.line(str(_app_context(ctx).resolved_db_path()))
 
 
-def main() -> None:
-    """Console-script entry point."""
-    app()
+def run(args: Sequence[str] | None = None) -> int:
+    """Run one command (sys.argv by default) and return its exit code."""
+    try:
+        return app(args=args, standalone_mode=False)
+    except SystemExit as exit_:
+        # Shell completion ends the process itself, whatever the mode.
+        return exit_.code if isinstance(exit_.code, int) else 0

@@ -41,3 +41,9 @@ class StorageError(TaskCliError):
     """The database cannot be opened, created, read or written."""
 
     exit_code = 3
+
+
+class OutputError(TaskCliError):
+    """Standard output cannot be written (e.g. the disk it goes to is full)."""
+
+    exit_code = 1

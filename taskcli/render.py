@@ -15,8 +15,9 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
 from itertools import islice
-from operator import attrgetter
 from typing import Any, Protocol
+
+from taskcli.errors import OutputError
 
 # Characters a terminal would act on rather than show: C0/C1 controls (ESC starts
 # ANSI and OSC sequences), DEL, bidi overrides and isolates, line separators, and
@@ -42,11 +43,6 @@ class TaskLike(Protocol):
     completed_at: Time | None
 
 
-_fields = attrgetter(
-    "id", "title", "description", "done", "created_at", "updated_at", "completed_at"
-)
-
-
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
@@ -54,6 +50,10 @@ def _escape(match: re.Match[str]) -> str:
 
 def literal(text: str, multiline: bool = False) -> str:
     """Text with every character a terminal would interpret shown as a visible escape."""
+    if text.isprintable():
+        # No control, format (bidi), separator or surrogate characters: the common
+        # case, decided without the regular expression.
+        return text
     pattern = _UNSAFE_IN_TEXT if multiline else _UNSAFE_IN_LINE
     return pattern.sub(_escape, text)
 
@@ -74,11 +74,18 @@ def age(value: Time, now: datetime | None = None) -> str:
         value = datetime.fromisoformat(value)
     if value.tzinfo is None:
         value = value.replace(tzinfo=timezone.utc)
-    seconds = max(0, int((now - value).total_seconds()))
-    for unit, size in (("y", 365 * 86400), ("w", 7 * 86400), ("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{seconds // size}{unit}"
-    return "now"
+    seconds = (now - value).total_seconds()
+    if seconds < 60:
+        return "now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)}m"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)}h"
+    if seconds < 7 * 86400:
+        return f"{int(seconds // 86400)}d"
+    if seconds < 365 * 86400:
+        return f"{int(seconds // (7 * 86400))}w"
+    return f"{int(seconds // (365 * 86400))}y"
 
 
 def task_dict(task: TaskLike) -> dict[str, Any]:
@@ -95,7 +102,12 @@ def task_dict(task: TaskLike) -> dict[str, Any]:
 
 
 def _write(text: str) -> None:
-    sys.stdout.write(text)
+    try:
+        sys.stdout.write(text)
+    except BrokenPipeError:
+        raise
+    except OSError as error:
+        raise OutputError(f"cannot write the output: {error.strerror or error}") from None
 
 
 def _is_terminal() -> bool:
@@ -121,17 +133,22 @@ def json_object(task: TaskLike) -> None:
 
 def json_array(tasks: Iterable[TaskLike]) -> None:
     """A JSON array written one task per line as rows arrive, never built in memory."""
+    import json
     from json.encoder import encode_basestring as string
 
     def line(task: TaskLike) -> str:
-        # Byte for byte what json.dumps(task_dict(task), ensure_ascii=False) writes
-        # (a test holds it to that), without building a dict per row.
-        id_, title, description, done, created, updated, completed = _fields(task)
+        if not isinstance(task, tuple):
+            return json.dumps(task_dict(task), ensure_ascii=False)
+        # A listing row (TaskRow: times already RFC 3339 text). Byte for byte what
+        # json.dumps(task_dict(task)) writes (a test holds it to that), without
+        # building a dict per row.
+        id_, title, description, done, created, updated, completed = task
+        completed_json = "null" if completed is None else f'"{completed}"'
         return (
             f'{{"id": {id_}, "title": {string(title)}, '
             f'"description": {"null" if description is None else string(description)}, '
-            f'"done": {"true" if done else "false"}, "created_at": {_json_time(created)}, '
-            f'"updated_at": {_json_time(updated)}, "completed_at": {_json_time(completed)}}}'
+            f'"done": {"true" if done else "false"}, "created_at": "{created}", '
+            f'"updated_at": "{updated}", "completed_at": {completed_json}}}'
         )
 
     first = True
@@ -140,10 +157,6 @@ def json_array(tasks: Iterable[TaskLike]) -> None:
         _write(("[\n" if first else ",\n") + text)
         first = False
     _write("[]\n" if first else "\n]\n")
-
-
-def _json_time(value: Time | None) -> str:
-    return "null" if value is None else f'"{timestamp(value)}"'
 
 
 def _chunks(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
@@ -202,48 +215,50 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
     if not more:
         longest = max(cell_len(literal(task.title)) for task in head)
         title_width = max(5, min(title_width, longest))
-    bold, cyan, green, dim = (_styler(console, name) for name in ("bold", "cyan", "green", "dim"))
-    check = f" {green('✓')}  "
-    indent = " " * id_width + _GAP + "    " + _GAP
+    bold, cyan, green, dim = (_codes(console, name) for name in ("bold", "cyan", "green", "dim"))
+    pending = f"{_GAP}    {_GAP}"
+    finished = f"{_GAP} {green[0]}✓{green[1]}  {_GAP}"
+    age_start, age_end = f"{_GAP}{dim[0]}", f"{dim[1]}\n"
 
     def lines(task: TaskLike) -> str:
         title = literal(task.title)
-        width = cell_len(title)
-        if width <= title_width:
-            wrapped = [title + " " * (title_width - width)]
+        width = len(title) if title.isascii() else cell_len(title)
+        done = task.done
+        start, end = dim if done else _NO_CODES
+        if width > title_width:
+            parts = _fold(console, title, title_width)
+            title, width = parts[0], title_width
+            indent = " " * id_width + pending
+            rest = "".join(f"{indent}{start}{part.rstrip()}{end}\n" for part in parts[1:])
         else:
-            wrapped = _fold(console, title, title_width)
-        style = dim if task.done else _plain
-        first = (
-            f"{cyan(str(task.id).rjust(id_width))}{_GAP}{check if task.done else '    '}{_GAP}"
-            f"{style(wrapped[0])}{_GAP}{dim(age(task.created_at, now).rjust(age_width))}\n"
+            rest = ""
+        return (
+            f"{cyan[0]}{task.id:>{id_width}}{cyan[1]}{finished if done else pending}"
+            f"{start}{title}{' ' * (title_width - width)}{end}"
+            f"{age_start}{age(task.created_at, now):>{age_width}}{age_end}{rest}"
         )
-        return first + "".join(f"{indent}{style(part).rstrip()}\n" for part in wrapped[1:])
 
     header = _GAP.join(
         ("ID".rjust(id_width), "Done", "Title".ljust(title_width), "Age".rjust(age_width))
     )
-    _write(bold(header) + "\n")
+    _write(f"{bold[0]}{header}{bold[1]}\n")
     _write("".join(map(lines, head)))
     for chunk in _chunks(rows):
         _write("".join(map(lines, chunk)))
 
 
-def _plain(text: str) -> str:
-    return text
+_NO_CODES = ("", "")
 
 
-def _styler(console: Any, style: str) -> Callable[[str], str]:
-    """Wraps text in the codes rich would use for `style` on this console (none when
-    colour is off: NO_COLOR, TERM=dumb, not a terminal)."""
+def _codes(console: Any, style: str) -> tuple[str, str]:
+    """The escape codes rich would put before and after text in `style` on this
+    console (none when colour is off: NO_COLOR, TERM=dumb, not a terminal)."""
     from rich.text import Text
 
     with console.capture() as captured:
         console.print(Text("\0", style=style), end="")
     before, _, after = captured.get().partition("\0")
-    if not before:
-        return _plain
-    return lambda text: f"{before}{text}{after}"
+    return before, after
 
 
 def _fold(console: Any, title: str, width: int) -> list[str]:

@@ -11,6 +11,8 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
 from enum import Enum
+from functools import partial
+from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -48,15 +50,15 @@ def _rfc3339(column: Any) -> Any:
     return (text + "Z").label(column.name)
 
 
+def _stored_to_rfc3339(stored: str) -> str:
+    """What _rfc3339 makes of a stored time, for rows built in Python."""
+    return stored.replace(" ", "T") + "Z"
+
+
 # What listings select: Task's columns, with times as RFC 3339 text.
 _LISTED = tuple(
     _rfc3339(column) if column.name.endswith("_at") else column for column in _TABLE.columns
 )
-
-
-def _task_row(cursor: Any, row: tuple[Any, ...]) -> TaskRow:
-    """The driver's row factory for listings (SQLite stores booleans as 0 and 1)."""
-    return TaskRow(row[0], row[1], row[2], row[3] == 1, row[4], row[5], row[6])
 
 
 class Status(str, Enum):
@@ -72,14 +74,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def rfc3339(value: datetime) -> str:
-    """An aware datetime as the RFC 3339 UTC text listings carry."""
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-
-
 class TaskRow(NamedTuple):
-    """A task as listings and bulk adds return it: Task's fields, with times as
-    RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z') instead of datetimes."""
+    """A task as listings and bulk adds return it: a tuple of Task's fields in order,
+    with times as RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z'), not datetimes.
+
+    In listings `done` is SQLite's 0 or 1 (equal to False and True): their rows are
+    the driver's tuples, made without a Python call per row.
+    """
 
     id: int
     title: str
@@ -88,6 +89,10 @@ class TaskRow(NamedTuple):
     created_at: str
     updated_at: str
     completed_at: str | None
+
+
+# tuple.__new__ through partial: C calls only, where TaskRow(*row) would run Python code.
+_as_task_row = partial(tuple.__new__, TaskRow)
 
 
 class TaskService:
@@ -198,7 +203,7 @@ class TaskService:
             session.commit()
         report(total, total)
         first = last - total + 1
-        created = rfc3339(now)
+        created = _stored_to_rfc3339(stamp)
         return [
             TaskRow(first + offset, title, description, False, created, created, None)
             for offset, (title, description) in enumerate(values)
@@ -242,18 +247,22 @@ class TaskService:
             return session.execute(select(func.max(Task.id))).scalar() or 0
 
     def _stream(self, engine: Engine, statement: Any) -> Iterator[TaskRow]:
-        """Rows straight from the driver's cursor, a batch at a time, inside one read
-        transaction: SQLAlchemy compiles the query but does no per-row processing."""
+        """Rows straight from the driver's cursor, inside one read transaction:
+        SQLAlchemy compiles the query but does no per-row processing, and rows pass
+        through C iterators only (no generator step per row)."""
+        batches = self._batches(engine, statement)
+        return chain.from_iterable(map(partial(map, _as_task_row), batches))
+
+    def _batches(self, engine: Engine, statement: Any) -> Iterator[list[tuple[Any, ...]]]:
         compiled = statement.compile(dialect=engine.dialect)
         parameters = compiled.construct_params()
         positional = [parameters[name] for name in compiled.positiontup or ()]
         with self._session(engine, write=False) as session:
             cursor = session.connection().connection.driver_connection.cursor()
-            cursor.row_factory = _task_row
             try:
                 cursor.execute(compiled.string, positional)
                 while batch := cursor.fetchmany(_BATCH):
-                    yield from batch
+                    yield batch
             finally:
                 cursor.close()
 

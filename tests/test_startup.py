@@ -5,19 +5,18 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
 import pytest
 
 PROBE = """
-import os, runpy, sys
+import os, sys
 os.environ.update({env!r})
 sys.argv = ["tasks", *{args!r}]
-try:
-    runpy.run_module("taskcli", run_name="__main__")
-except SystemExit:
-    pass
+from taskcli.cli import run
+run()
 heavy = sorted(m for m in ("sqlalchemy", "sqlmodel", "alembic") if m in sys.modules)
 print("HEAVY=" + ",".join(heavy))
 """
@@ -82,3 +81,21 @@ def test_a_closed_pipe_is_not_an_error_message(tmp_path):
     reader.wait(timeout=60)
     assert stderr == b""
     assert reader.returncode == 1
+
+
+@pytest.mark.skipif(not os.path.exists("/dev/full"), reason="needs /dev/full")
+@pytest.mark.parametrize("unbuffered", ["", "1"])
+def test_output_that_cannot_be_written_is_one_error_line(tmp_path, unbuffered):
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = unbuffered
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "taskcli", "--db", str(tmp_path / "t.db"), "add", "x"],
+            stdout=full,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+    assert result.returncode == 1
+    assert result.stderr == "Error: cannot write the output: No space left on device\n"
