@@ -51,5 +51,5 @@ def _exit(code: int) -> None:
     try:
         sys.stderr.flush()
     except (OSError, ValueError):
-        pass
+        code = code or 1
     os._exit(code)
