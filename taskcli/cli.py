@@ -172,9 +172,8 @@ def add(
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
-        with render.progress("Reading tasks") as update:
-            titles = list(_read_titles(_stdin_bytes(), TaskCreate, update))
-        with render.progress("Saving tasks") as update:
+        with render.progress("Adding tasks") as update:
+            titles = _read_titles(_stdin_bytes(), TaskCreate, update)
             added = service.add_many(titles, progress=update)
         if json_:
             render.json_array(added)
@@ -346,6 +345,39 @@ def path(ctx: typer.Context) -> None:
     Example: sqlite3 "$(tasks path)" .schema
     """
     render.line(str(_app_context(ctx).resolved_db_path()))
+
+
+server_app = typer.Typer(
+    help="The command server that keeps taskcli loaded between commands.",
+    no_args_is_help=True,
+)
+app.add_typer(server_app, name="server")
+
+
+@server_app.command("status")
+def server_status(json_: JsonOption = False) -> None:
+    """Show whether commands go through a command server, and its state.
+
+    Example: tasks server status
+    """
+    from taskcli import client
+
+    status = client.server_status()
+    if json_:
+        render.json_value(status)
+    else:
+        render.server_status(status)
+
+
+@server_app.command("stop")
+def server_stop() -> None:
+    """Stop the command server (the next command starts a new one).
+
+    Example: tasks server stop
+    """
+    from taskcli import client
+
+    render.servers_stopped(client.stop_servers())
 
 
 def run(args: Sequence[str] | None = None) -> int:

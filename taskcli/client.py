@@ -1,19 +1,68 @@
 """The `tasks` entry point: standard library only, so it starts in milliseconds.
 
-It runs the command in this process (importing Typer, SQLModel and the rest) and
-leaves without tearing the interpreter down.
+When a command server for this user and this exact code is listening, the
+command runs there: the client sends its argv, environment, working directory,
+umask and its own stdin, stdout and stderr, then waits for the exit code,
+forwarding SIGINT and SIGTERM. The server forks a child that runs the very same
+Typer app on those file descriptors (see taskcli.server). Otherwise the command
+runs in this process, and afterwards a server is started in the background for
+the next command.
+
+Anything that keeps the server from being used falls back to running in this
+process before the command has started, so the server can make a command
+faster but never different. TASKS_NO_SERVER=1 turns it off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import os
 import sys
 
+# _socket and _signal are the C modules behind socket and signal; the public
+# modules import enum and selectors, which would cost more than a whole command
+# run through the server.
+try:
+    import _signal
+    import _socket
+
+    SUPPORTED = all(
+        hasattr(module, name)
+        for module, name in (
+            (_socket, "AF_UNIX"),
+            (_socket, "SCM_RIGHTS"),
+            (_socket, "SO_PEERCRED"),
+            (_socket.socket, "sendmsg"),
+            (os, "fork"),
+        )
+    )
+except ImportError:  # pragma: no cover - platforms without Unix sockets
+    SUPPORTED = False
+
+NO_SERVER_ENV = "TASKS_NO_SERVER"
+PROTOCOL = 1
+# Messages from the server: STARTED + pid, once the command is about to run;
+# EXITED + code at its end; FALLBACK when it cannot run this command faithfully.
+STARTED, EXITED, FALLBACK = b"P", b"X", b"F"
+EXIT_SERVER_LOST = 70
+_FORWARDED = ("SIGINT", "SIGTERM")
+
 
 def main() -> None:
     """Console-script entry point."""
-    _exit(run_in_process())
+    args = sys.argv[1:]
+    if not SUPPORTED or os.environ.get(NO_SERVER_ENV) or args[:1] == ["server"]:
+        _exit(run_in_process())
+    paths = server_paths()
+    if paths is None:
+        # No private place for the socket: never use or start a server.
+        _exit(run_in_process())
+    code = run_through_server(paths[0])
+    if code is None:
+        code = run_in_process()
+        start_server(paths)
+    _exit(code)
 
 
 def run_in_process() -> int:
@@ -29,18 +78,13 @@ def run_in_process() -> int:
     return run()
 
 
-def _exit(code: int) -> None:
-    """Flush the output and end the process at once.
-
-    Tearing down the interpreter's modules would take longer than many commands
-    (about 0.1 s with the database stack imported) and has nothing left to do:
-    every database connection is closed when its command ends.
-    """
+def finish_output(code: int) -> int:
+    """Flush stdout and stderr; the exit code, made non-zero if that failed."""
     try:
         sys.stdout.flush()
     except BrokenPipeError:
-        # The reader went away after the last write; the command itself succeeded
-        # or failed already, and a closed pipe is reported like one mid-command.
+        # The reader went away after the last write: reported like a closed pipe
+        # mid-command, quietly.
         code = code or 1
     except OSError as error:
         sys.stderr.write(f"Error: cannot write the output: {error.strerror or error}\n")
@@ -52,4 +96,293 @@ def _exit(code: int) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         code = code or 1
-    os._exit(code)
+    return code
+
+
+def _exit(code: int) -> None:
+    """Flush the output and end the process at once.
+
+    Tearing down the interpreter's modules would take longer than many commands
+    (about 0.1 s with the database stack imported) and has nothing left to do:
+    every database connection is closed when its command ends.
+    """
+    os._exit(finish_output(code))
+
+
+# -- where the server lives ---------------------------------------------------------
+
+
+def socket_folder() -> str | None:
+    """A folder only this user can use: $XDG_RUNTIME_DIR/taskcli, else
+    taskcli-<uid> in the temp dir. Created 0700 if missing; None if it is not a
+    real folder owned by this user and closed to everyone else."""
+    uid = os.getuid()
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
+        folder = os.path.join(runtime, "taskcli")
+    else:
+        temp = os.environ.get("TMPDIR") or "/tmp"
+        folder = os.path.join(temp, f"taskcli-{uid}")
+    try:
+        os.mkdir(folder, 0o700)
+    except FileExistsError:
+        pass
+    except OSError:
+        return None
+    try:
+        info = os.lstat(folder)
+    except OSError:
+        return None
+    is_dir = (info.st_mode & 0o170000) == 0o040000  # S_ISDIR, not a symlink
+    if not is_dir or info.st_uid != uid or info.st_mode & 0o077:
+        return None
+    return folder
+
+
+def code_fingerprint() -> str:
+    """Changes whenever the code a server would run might have: taskcli's files,
+    the interpreter, the import path, and installs into site-packages."""
+    import zlib
+
+    package = os.path.dirname(os.path.abspath(__file__))
+    # sys.path[0] is the script's folder (or the working directory): it differs
+    # between the client and the server, which imports taskcli from `package`.
+    parts = [sys.executable, sys.version, package, *sys.path[1:]]
+    for folder in (package, os.path.join(package, "migrations", "versions")):
+        try:
+            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name.endswith(".py"):
+                info = entry.stat()
+                parts.append(f"{entry.path}:{info.st_mtime_ns}:{info.st_size}")
+    for entry in sys.path:
+        if entry.endswith("site-packages"):
+            with contextlib.suppress(OSError):
+                parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+    data = "\0".join(parts).encode("utf-8", "surrogateescape")
+    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+
+
+def server_paths() -> tuple[str, str] | None:
+    """(socket, lock file) of the server for this user and this code, or None."""
+    folder = socket_folder()
+    if folder is None:
+        return None
+    stem = os.path.join(folder, f"server-{code_fingerprint()}")
+    if len(os.fsencode(stem)) > 90:  # a Unix socket path holds about 100 bytes
+        return None
+    return stem + ".sock", stem + ".lock"
+
+
+# -- talking to it ------------------------------------------------------------------
+
+
+def run_through_server(path: str) -> int | None:
+    """The command's exit code, or None if the server could not run it (nothing ran)."""
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(path)
+        message = _request()
+        fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+        sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
+        if sent < len(message):
+            sock.sendall(message[sent:])
+    except OSError:
+        sock.close()
+        return None
+    return _wait(sock)
+
+
+def _request() -> bytes:
+    import marshal
+
+    streams = []
+    for stream in (sys.stdin, sys.stdout, sys.stderr):
+        if stream is None:
+            streams.append(None)
+        else:
+            streams.append(
+                (
+                    stream.encoding,
+                    stream.errors,
+                    bool(getattr(stream, "line_buffering", False)),
+                    bool(getattr(stream, "write_through", False)),
+                )
+            )
+    body = marshal.dumps(
+        {
+            "protocol": PROTOCOL,
+            "kind": "run",
+            "argv": [os.fsencode(arg) for arg in sys.argv],
+            "env": {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()},
+            "cwd": os.fsencode(os.getcwd()),
+            "umask": _umask(),
+            "streams": streams,
+            "fs_encoding": sys.getfilesystemencoding(),
+            "flags": tuple(sys.flags),
+        }
+    )
+    return len(body).to_bytes(4, "big") + body
+
+
+def _umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
+
+
+def _wait(sock: object) -> int | None:
+    """Wait for the command's end, forwarding SIGINT and SIGTERM to it."""
+    child: list[int] = []
+    pending: list[int] = []  # signals that arrived before the child's pid
+    forwarded: list[int] = []
+
+    def forward(signum: int, frame: object) -> None:
+        if not child:
+            pending.append(signum)
+            return
+        forwarded.append(signum)
+        with contextlib.suppress(OSError):
+            os.kill(child[0], signum)
+
+    previous = {}
+    for name in _FORWARDED:
+        number = getattr(_signal, name)
+        previous[number] = _signal.signal(number, forward)
+    received = b""
+    try:
+        while True:
+            try:
+                chunk = sock.recv(64)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            received += chunk
+            if received[:1] == FALLBACK:
+                return None
+            if received[:1] == STARTED and len(received) >= 9:
+                child.append(int.from_bytes(received[1:9], "big"))
+                received = received[9:]
+                for signum in pending:
+                    forward(signum, None)
+            if received[:1] == EXITED and len(received) >= 5:
+                return int.from_bytes(received[1:5], "big", signed=True)
+    finally:
+        sock.close()
+        for number, handler in previous.items():
+            _signal.signal(number, handler)
+    if not child:
+        return None  # the server went away before the command started: run it here
+    if forwarded:
+        # The command died of the signal we passed on: die of it too, as the
+        # command would have in this process.
+        _signal.signal(forwarded[-1], _signal.SIG_DFL)
+        finish_output(0)
+        os.kill(os.getpid(), forwarded[-1])
+    sys.stderr.write(
+        "Error: the command server stopped while running this command; a change is "
+        "saved whole or not at all, so check with 'tasks list'\n"
+    )
+    return EXIT_SERVER_LOST
+
+
+# -- starting it --------------------------------------------------------------------
+
+
+def start_server(paths: tuple[str, str]) -> None:
+    """Start a server in the background unless one is running or starting."""
+    import fcntl
+
+    socket_path, lock_path = paths
+    try:
+        lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError:
+        return
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return  # a server holds the lock: it is starting or running
+    finally:
+        os.close(lock)
+    import subprocess
+
+    # Started from /, importing taskcli from where this process did (never from
+    # a taskcli folder in the working directory).
+    parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    code = (
+        "import sys; sys.path[0] = sys.argv[1]; from taskcli.server import main; "
+        "sys.exit(main(sys.argv[2:]))"
+    )
+    with contextlib.suppress(OSError):
+        subprocess.Popen(
+            [sys.executable, "-c", code, parent, socket_path, lock_path],
+            cwd="/",
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            close_fds=True,
+        )
+
+
+# -- asking it ----------------------------------------------------------------------
+
+
+def _ask(path: str, kind: str) -> dict | None:
+    """Send a `kind` request to the server on `path`; its answer, or None."""
+    import marshal
+
+    body = marshal.dumps({"protocol": PROTOCOL, "kind": kind})
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.settimeout(5)
+        sock.connect(path)
+        sock.sendall(len(body).to_bytes(4, "big") + body)
+        answer = b""
+        while chunk := sock.recv(65536):
+            answer += chunk
+        reply = marshal.loads(answer)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    finally:
+        sock.close()
+    return reply if isinstance(reply, dict) else None
+
+
+def server_status() -> dict:
+    """What `tasks server status` shows: whether a server would be used, and its state."""
+    status: dict = {"enabled": True, "running": False}
+    if not SUPPORTED:
+        return {**status, "enabled": False, "reason": "this platform cannot pass file descriptors"}
+    if os.environ.get(NO_SERVER_ENV):
+        status.update(enabled=False, reason=f"{NO_SERVER_ENV} is set")
+    paths = server_paths()
+    if paths is None:
+        reason = (
+            "no private folder for its socket (wrong owner or permissions)"
+            if socket_folder() is None
+            else "the path of its socket would be too long"
+        )
+        return {**status, "enabled": False, "reason": reason}
+    status["socket"] = paths[0]
+    answer = _ask(paths[0], "status")
+    if answer is not None:
+        status.update(answer, running=True)
+    return status
+
+
+def stop_servers() -> list[int]:
+    """Stop every command server of this user (any version); the pids stopped."""
+    folder = socket_folder()
+    if folder is None or not SUPPORTED:
+        return []
+    stopped = []
+    for name in sorted(os.listdir(folder)):
+        if name.startswith("server-") and name.endswith(".sock"):
+            answer = _ask(os.path.join(folder, name), "stop")
+            if answer and "pid" in answer:
+                stopped.append(answer["pid"])
+    return stopped

@@ -14,7 +14,7 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from itertools import islice
+from itertools import chain, islice
 from typing import Any, Protocol
 
 from taskcli.errors import OutputError
@@ -132,29 +132,29 @@ def json_object(task: TaskLike) -> None:
 
 
 def json_array(tasks: Iterable[TaskLike]) -> None:
-    """A JSON array written one task per line as rows arrive, never built in memory."""
+    """A JSON array written one task per line as rows arrive, never built in memory.
+
+    `tasks` are all listing rows (TaskRow) or all Task objects."""
     import json
     from json.encoder import encode_basestring as string
 
-    def line(task: TaskLike) -> str:
-        if not isinstance(task, tuple):
-            return json.dumps(task_dict(task), ensure_ascii=False)
-        # A listing row (TaskRow: times already RFC 3339 text). Byte for byte what
-        # json.dumps(task_dict(task)) writes (a test holds it to that), without
-        # building a dict per row.
-        id_, title, description, done, created, updated, completed = task
-        completed_json = "null" if completed is None else f'"{completed}"'
-        return (
-            f'{{"id": {id_}, "title": {string(title)}, '
-            f'"description": {"null" if description is None else string(description)}, '
-            f'"done": {"true" if done else "false"}, "created_at": "{created}", '
-            f'"updated_at": "{updated}", "completed_at": {completed_json}}}'
-        )
-
     first = True
     for chunk in _chunks(tasks):
-        text = ",\n".join(map(line, chunk))
-        _write(("[\n" if first else ",\n") + text)
+        if isinstance(chunk[0], tuple):
+            # Listing rows (TaskRow: times already RFC 3339 text), formatted in one
+            # comprehension: byte for byte what json.dumps(task_dict(row)) writes
+            # (a test holds it to that), without a dict or a call per row.
+            lines = [
+                f'{{"id": {id_}, "title": {string(title)}, "description": '
+                f"{'null' if description is None else string(description)}, "
+                f'"done": {"true" if done else "false"}, "created_at": "{created}", '
+                f'"updated_at": "{updated}", "completed_at": '
+                f"{'null' if completed is None else chr(34) + completed + chr(34)}}}"
+                for id_, title, description, done, created, updated, completed in chunk
+            ]
+        else:
+            lines = [json.dumps(task_dict(task), ensure_ascii=False) for task in chunk]
+        _write(("[\n" if first else ",\n") + ",\n".join(lines))
         first = False
     _write("[]\n" if first else "\n]\n")
 
@@ -164,6 +164,13 @@ def _chunks(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
     iterator = iter(rows)
     while chunk := list(islice(iterator, size)):
         yield chunk
+
+
+def json_value(value: Any) -> None:
+    """Any JSON value on one line (for outputs other than tasks)."""
+    import json
+
+    _write(json.dumps(value, ensure_ascii=False) + "\n")
 
 
 # -- people ---------------------------------------------------------------------------
@@ -242,9 +249,24 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
         ("ID".rjust(id_width), "Done", "Title".ljust(title_width), "Age".rjust(age_width))
     )
     _write(f"{bold[0]}{header}{bold[1]}\n")
-    _write("".join(map(lines, head)))
-    for chunk in _chunks(rows):
-        _write("".join(map(lines, chunk)))
+    plain_start, plain_end = cyan[0], f"{cyan[1]}{pending}"
+    for chunk in chain([head], _chunks(rows)):
+        # Pending tasks with short, plain ASCII titles (nearly all) are formatted
+        # right here; the rest go through lines().
+        _write(
+            "".join(
+                [
+                    f"{plain_start}{task.id:>{id_width}}{plain_end}{task.title:<{title_width}}"
+                    f"{age_start}{age(task.created_at, now):>{age_width}}{age_end}"
+                    if not task.done
+                    and len(task.title) <= title_width
+                    and task.title.isascii()
+                    and task.title.isprintable()
+                    else lines(task)
+                    for task in chunk
+                ]
+            )
+        )
 
 
 _NO_CODES = ("", "")
@@ -310,6 +332,31 @@ def added_many(tasks: Sequence[TaskLike]) -> None:
         confirmations(tasks, "Added")
     else:
         _write(f"Added {len(tasks)} tasks: {tasks[0].id}-{tasks[-1].id}\n")
+
+
+def server_status(status: dict[str, Any]) -> None:
+    """The command server's state, one 'label: value' per line."""
+    if not status["enabled"]:
+        _write(f"Command server: off ({status['reason']}); commands run in-process.\n")
+        return
+    if not status["running"]:
+        _write("Command server: not running; the next command starts it.\n")
+        _write(f"Socket: {status['socket']}\n")
+        return
+    started = datetime.fromtimestamp(status["started"], timezone.utc)
+    _write(
+        f"Command server: running (pid {status['pid']}, taskcli {status['version']})\n"
+        f"Socket: {status['socket']}\n"
+        f"Started: {timestamp(started)}\n"
+        f"Commands served: {status['served']}\n"
+    )
+
+
+def servers_stopped(pids: Sequence[int]) -> None:
+    if not pids:
+        _write("No command server was running.\n")
+    for pid in pids:
+        _write(f"Stopped the command server (pid {pid}).\n")
 
 
 def line(text: str) -> None:

@@ -58,15 +58,16 @@ def test_fast_json_lines_are_json_dumps_of_the_contract(
     task = SimpleNamespace(
         **row._replace(created_at=created, updated_at=created, completed_at=completed)._asdict()
     )
-    out = io.StringIO()
-    sys_stdout, sys.stdout = sys.stdout, out
-    try:
-        render.json_array([row, task])
-    finally:
-        sys.stdout = sys_stdout
     expected = json.dumps(render.task_dict(task), ensure_ascii=False)
     assert json.dumps(render.task_dict(row), ensure_ascii=False) == expected
-    assert out.getvalue() == f"[\n{expected},\n{expected}\n]\n"
+    for same_kind in ([row, row], [task, task]):
+        out = io.StringIO()
+        sys_stdout, sys.stdout = sys.stdout, out
+        try:
+            render.json_array(same_kind)
+        finally:
+            sys.stdout = sys_stdout
+        assert out.getvalue() == f"[\n{expected},\n{expected}\n]\n"
 
 
 def test_listing_carries_the_same_times_as_a_single_task(cli):

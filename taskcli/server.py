@@ -1,0 +1,281 @@
+"""The per-user command server: the stack imported once, a fork per command.
+
+Started by the client (taskcli.server.main([SOCKET, LOCK]), from /) when no
+server answered. It holds LOCK for its whole life, so only one server runs per socket;
+imports the Typer app, the service and the models and configures the mappers;
+then listens on SOCKET, inside a folder only its user can open.
+
+For each connection from the same user it forks. The child takes the client's
+stdin, stdout and stderr, argv, environment, working directory and umask, runs
+taskcli.cli.run() exactly as the client would have in-process, and reports the
+exit code. The server itself never opens a database, so no connection or file
+handle crosses a fork. It exits after IDLE seconds without a command
+(TASKS_SERVER_IDLE, default 600), when its socket file is removed or replaced,
+and when the code it would run changes (the client then uses another socket).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import io
+import marshal
+import os
+import signal
+import socket
+import sys
+import time
+
+from taskcli import client
+
+DEFAULT_IDLE = 600.0
+CHECK_EVERY = 2.0
+_REQUEST_TIMEOUT = 10.0
+_MAX_REQUEST = 16 * 2**20
+
+
+def main(argv: list[str]) -> int:
+    socket_path, lock_path = argv
+    lock = _take_lock(lock_path)
+    if lock is None:
+        return 0  # another server runs or is starting
+    fingerprint = client.code_fingerprint()
+    _warm_up()
+    if client.code_fingerprint() != fingerprint or client.server_paths() != (
+        socket_path,
+        lock_path,
+    ):
+        return 0  # the code changed while importing it: let the next client start anew
+    try:
+        idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
+    except ValueError:
+        idle = DEFAULT_IDLE
+    os.chdir("/")
+    listener = _listen(socket_path)
+    try:
+        serve(listener, socket_path, fingerprint, idle)
+    finally:
+        _remove_if_ours(socket_path, listener)
+        listener.close()
+    return 0
+
+
+def _take_lock(lock_path: str) -> int | None:
+    import fcntl
+
+    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        os.close(lock)
+        return None
+    return lock
+
+
+def _warm_up() -> None:
+    """Import and build everything a command needs before any fork."""
+    gc.disable()
+    import rich.cells
+    import rich.console
+    import rich.text  # noqa: F401
+    from sqlalchemy.orm import configure_mappers
+
+    import taskcli.cli
+    import taskcli.models
+    import taskcli.render
+    import taskcli.service
+
+    configure_mappers()
+    # Parse a command that touches no database, so Typer's lazily built parts
+    # (the click command, parameter converters) exist before the fork.
+    sys.stdout = io.StringIO()
+    try:
+        taskcli.cli.run(["--db", os.devnull, "path"])
+    finally:
+        sys.stdout = sys.__stdout__
+    gc.freeze()
+    gc.enable()
+
+
+def _listen(path: str) -> socket.socket:
+    # The lock is ours, so a socket file here is a dead server's: replace it.
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    old_mask = os.umask(0o177)
+    try:
+        listener.bind(path)
+    finally:
+        os.umask(old_mask)
+    listener.listen(64)
+    return listener
+
+
+def _remove_if_ours(path: str, listener: socket.socket) -> None:
+    try:
+        if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
+            os.unlink(path)
+    except OSError:
+        pass
+
+
+class _Stop(Exception):
+    pass
+
+
+def serve(listener: socket.socket, path: str, fingerprint: str, idle: float) -> None:
+    started = time.time()
+    served = 0
+    last = time.monotonic()
+    bound = os.stat(path).st_ino
+
+    def stop(signum: int, frame: object) -> None:
+        raise _Stop
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    # Children are never waited for: the client learns their exit code from them.
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)
+    listener.settimeout(CHECK_EVERY)
+    try:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except TimeoutError:
+                if time.monotonic() - last > idle or _stale(path, bound, fingerprint):
+                    return
+                continue
+            last = time.monotonic()
+            with connection:
+                if not _same_user(connection):
+                    continue
+                served += 1
+                if os.fork() == 0:
+                    _child(listener, connection, started, served)
+    except _Stop:
+        return
+
+
+def _stale(path: str, bound: int, fingerprint: str) -> bool:
+    try:
+        if os.stat(path).st_ino != bound:
+            return True
+    except OSError:
+        return True
+    return client.code_fingerprint() != fingerprint
+
+
+def _same_user(connection: socket.socket) -> bool:
+    import struct
+
+    size = struct.calcsize("3i")
+    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
+    _pid, uid, _gid = struct.unpack("3i", credentials)
+    return uid == os.getuid()
+
+
+# -- in the forked child ------------------------------------------------------------
+
+
+def _child(listener: socket.socket, connection: socket.socket, started: float, served: int) -> None:
+    code = 0
+    try:
+        listener.close()
+        for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
+            signal.signal(number, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        request, fds = _read_request(connection)
+        if request.get("kind") == "status":
+            connection.sendall(
+                marshal.dumps(
+                    {
+                        "pid": os.getppid(),
+                        "started": started,
+                        "served": served - 1,
+                        "version": _version(),
+                    }
+                )
+            )
+        elif request.get("kind") == "stop":
+            os.kill(os.getppid(), signal.SIGTERM)
+            connection.sendall(marshal.dumps({"pid": os.getppid()}))
+        elif not _can_run_faithfully(request, fds):
+            connection.sendall(client.FALLBACK)
+        else:
+            _adopt(request, fds)
+            connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
+            from taskcli.cli import run
+
+            code = client.finish_output(run())
+            connection.sendall(client.EXITED + code.to_bytes(4, "big", signed=True))
+    except BaseException:
+        code = 70
+    finally:
+        os._exit(code)
+
+
+def _version() -> str:
+    from taskcli import __version__
+
+    return __version__
+
+
+def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
+    connection.settimeout(_REQUEST_TIMEOUT)
+    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 3)
+    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
+        if len(data) >= 4 and int.from_bytes(data[:4], "big") > _MAX_REQUEST:
+            raise ValueError("request too large")
+        chunk = connection.recv(65536)
+        if not chunk:
+            raise EOFError("incomplete request")
+        data += chunk
+    connection.settimeout(None)
+    request = marshal.loads(data[4 : 4 + int.from_bytes(data[:4], "big")])
+    if not isinstance(request, dict):
+        raise ValueError("bad request")
+    return request, list(fds)
+
+
+def _can_run_faithfully(request: dict, fds: list[int]) -> bool:
+    """Only if the command would behave exactly as in the client's own process."""
+    return (
+        request.get("protocol") == client.PROTOCOL
+        and request.get("kind") == "run"
+        and len(fds) == 3
+        and request.get("fs_encoding") == sys.getfilesystemencoding()
+        and request.get("flags") == tuple(sys.flags)
+    )
+
+
+def _adopt(request: dict, fds: list[int]) -> None:
+    """Become the client's process: its fds, directory, umask, environment, argv."""
+    for target, fd in enumerate(fds):
+        os.dup2(fd, target)
+        os.close(fd)
+    os.chdir(request["cwd"])
+    os.umask(request["umask"])
+    os.environ.clear()
+    os.environ.update({os.fsdecode(k): os.fsdecode(v) for k, v in request["env"].items()})
+    sys.argv = [os.fsdecode(arg) for arg in request["argv"]]
+    sys.stdin, sys.stdout, sys.stderr = (
+        _stream(fd, mode, settings)
+        for fd, mode, settings in zip((0, 1, 2), ("r", "w", "w"), request["streams"], strict=True)
+    )
+
+
+def _stream(fd: int, mode: str, settings: tuple | None) -> io.TextIOWrapper | None:
+    """A text stream on fd set up as the client's interpreter had it."""
+    if settings is None:
+        return None
+    encoding, errors, line_buffering, write_through = settings
+    raw = io.FileIO(fd, mode, closefd=False)
+    buffered = io.BufferedReader(raw) if mode == "r" else io.BufferedWriter(raw)
+    return io.TextIOWrapper(
+        buffered,
+        encoding=encoding,
+        errors=errors,
+        line_buffering=line_buffering,
+        write_through=write_through,
+    )

@@ -1,0 +1,340 @@
+"""The command server, end to end: the installed `tasks` binary run as a process,
+with the server and without it, must give the same stdout, stderr and exit code."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from taskcli import client, server
+
+TASKS = Path(sys.executable).with_name("tasks")
+TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+
+
+class Env:
+    """A user: own HOME, runtime dir (where the server's socket lives) and database."""
+
+    def __init__(self, root: Path, name: str, server: bool) -> None:
+        self.root = root / name
+        # Short: a Unix socket's path must fit in about 100 bytes.
+        runtime = Path(tempfile.mkdtemp(prefix="tr-", dir="/tmp"))
+        self.runtime = runtime
+        self.vars = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.root / "home"),
+            "LANG": "C.UTF-8",
+            "XDG_RUNTIME_DIR": str(runtime),
+            "TASKS_DB": str(self.root / "tasks.db"),
+            "TASKS_SERVER_IDLE": "60",
+            "COLUMNS": "80",
+        }
+        if not server:
+            self.vars["TASKS_NO_SERVER"] = "1"
+
+    def run(self, *args: str, input: bytes | None = None, **extra: str):
+        return subprocess.run(
+            [str(TASKS), *args],
+            input=input,
+            capture_output=True,
+            env={**self.vars, **extra},
+            timeout=120,
+        )
+
+    def status(self) -> dict:
+        result = self.run("server", "status", "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    def warm(self) -> dict:
+        """Start the server (through a first command) and wait until it answers."""
+        self.run("path")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            status = self.status()
+            if status["running"]:
+                return status
+            time.sleep(0.1)
+        raise AssertionError(f"no server started: {status}")
+
+    def stop(self) -> None:
+        self.run("server", "stop")
+
+
+@pytest.fixture
+def pair(tmp_path):
+    warm, cold = Env(tmp_path, "warm", server=True), Env(tmp_path, "cold", server=False)
+    yield warm, cold
+    warm.stop()
+    for env in (warm, cold):
+        shutil.rmtree(env.runtime, ignore_errors=True)
+
+
+def _same(warm_result, cold_result):
+    def normal(output: bytes) -> bytes:
+        output = re.sub(rb"/(warm|cold)/", b"/<user>/", output)
+        return TIME.sub(b"<time>", output)
+
+    assert warm_result.returncode == cold_result.returncode, (warm_result, cold_result)
+    assert normal(warm_result.stdout) == normal(cold_result.stdout)
+    assert normal(warm_result.stderr) == normal(cold_result.stderr)
+
+
+COMMANDS = [
+    (["add", "Ship", "v1"], None, {}),
+    (["add", "Write docs", "-d", "line one\nline two"], None, {}),
+    (["add", "-"], b"from stdin\n\nsecond \xc3\xa9\n", {}),
+    (["add", "--json", "-"], b"json one\njson two\n", {}),
+    (["list"], None, {}),
+    (["list", "--all", "--json"], None, {}),
+    (["show", "2"], None, {}),
+    (["done", "1", "3"], None, {}),
+    (["reopen", "3"], None, {}),
+    (["edit", "2", "--title", "Docs"], None, {}),
+    (["rm", "4", "--yes", "--json"], None, {}),
+    (["list", "--done"], None, {"NO_COLOR": "1"}),
+    (["show", "999"], None, {}),
+    (["add", "  "], None, {}),
+    (["done", "x"], None, {}),
+    (["rm", "1"], None, {}),
+    (["--bogus"], None, {}),
+    (["--version"], None, {}),
+    (["--help"], None, {}),
+    (["path"], None, {}),
+    ([], None, {}),
+]
+
+
+def test_every_command_is_the_same_through_the_server(pair):
+    warm, cold = pair
+    served = warm.warm()["served"]
+    for args, stdin, extra in COMMANDS:
+        _same(warm.run(*args, input=stdin, **extra), cold.run(*args, input=stdin, **extra))
+    # They did go through the server.
+    assert warm.status()["served"] >= served + len(COMMANDS)
+
+
+def test_no_server_env_keeps_commands_in_process(tmp_path):
+    cold = Env(tmp_path, "cold", server=False)
+    cold.run("add", "x")
+    cold.run("list")
+    time.sleep(0.5)
+    status = cold.status()
+    assert status["enabled"] is False and status["running"] is False
+    assert not list(Path(cold.vars["XDG_RUNTIME_DIR"]).glob("taskcli/*.sock"))
+    # An empty value does not turn it off.
+    warm = Env(tmp_path, "warm", server=True)
+    warm.vars["TASKS_NO_SERVER"] = ""
+    assert warm.warm()["running"] is True
+    warm.stop()
+
+
+def _pty_session(env: Env, args: list[str], answer: bytes | None) -> bytes:
+    master, slave = pty.openpty()
+    process = subprocess.Popen(
+        [str(TASKS), *args], stdin=slave, stdout=slave, stderr=slave, env=env.vars
+    )
+    os.close(slave)
+    output = b""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            chunk = os.read(master, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+        if answer is not None and output.endswith(b"[y/N]: "):
+            os.write(master, answer)
+            answer = None
+    os.close(master)
+    assert process.wait(timeout=60) == 0
+    return TIME.sub(b"<time>", output)
+
+
+def test_a_terminal_gets_the_same_colours_and_prompts(pair):
+    warm, cold = pair
+    served = warm.warm()["served"]
+    for env in pair:
+        env.run("add", "-", input=b"one\ntwo\nthree\n")
+    for args, answer in ((["list"], None), (["show", "1"], None), (["rm", "2"], b"y\n")):
+        through_server = _pty_session(warm, args, answer)
+        in_process = _pty_session(cold, args, answer)
+        assert through_server == in_process
+    assert b"\x1b[" in through_server or b"\x1b[" in _pty_session(warm, ["list"], None)
+    assert warm.run("show", "2").returncode == 1  # deleted after the 'y'
+    assert warm.status()["served"] >= served + 5
+
+
+def test_interrupt_during_a_long_add_reaches_the_command(pair):
+    warm, _cold = pair
+    warm.warm()
+    results = []
+    for env in pair:
+        process = subprocess.Popen(
+            [str(TASKS), "add", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=env.vars,
+        )
+        process.stdin.write(b"never saved\n" * 1000)
+        process.stdin.flush()
+        time.sleep(2)  # the command is reading stdin, which stays open
+        process.send_signal(signal.SIGINT)
+        out, err = process.communicate(timeout=60)
+        results.append((process.returncode, out, err))
+    assert results[0] == results[1]
+    assert results[0][0] == 130
+    for env in pair:
+        assert env.run("list", "--all", "--json").stdout == b"[]\n"
+
+
+def test_a_storm_of_clients(pair):
+    warm, _ = pair
+    warm.warm()
+
+    def add(worker: int) -> list[int]:
+        ids = []
+        for n in range(15):
+            result = warm.run("add", "--json", f"w{worker} n{n}")
+            assert result.returncode == 0, result.stderr
+            ids.append(json.loads(result.stdout)["id"])
+        return ids
+
+    with ThreadPoolExecutor(8) as pool:
+        ids = sorted(i for chunk in pool.map(add, range(8)) for i in chunk)
+    assert ids == list(range(1, 121))
+    assert len(json.loads(warm.run("list", "--json").stdout)) == 120
+
+
+def _wait_for(predicate, seconds=30.0):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_changed_code_replaces_the_server(pair):
+    warm, _ = pair
+    old = warm.warm()
+    module = Path(client.__file__).with_name("render.py")
+    before = module.stat()
+    try:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        result = warm.run("add", "after upgrade")
+        assert result.returncode == 0 and result.stdout == b"Added task 1: after upgrade\n"
+        new = warm.warm()
+        assert new["socket"] != old["socket"] and new["pid"] != old["pid"]
+        assert _wait_for(lambda: not _alive(old["pid"]))
+    finally:
+        os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+
+def test_a_stale_socket_is_replaced(pair):
+    warm, cold = pair
+    old = warm.warm()
+    os.kill(old["pid"], signal.SIGKILL)
+    assert _wait_for(lambda: not _alive(old["pid"]))
+    assert Path(old["socket"]).exists()  # left behind by the killed server
+    _same(warm.run("add", "x"), cold.run("add", "x"))
+    new = warm.warm()
+    assert new["pid"] != old["pid"] and new["socket"] == old["socket"]
+    _same(warm.run("list"), cold.run("list"))
+
+
+def test_a_socket_folder_others_can_open_is_refused(pair):
+    warm, cold = pair
+    folder = Path(warm.vars["XDG_RUNTIME_DIR"]) / "taskcli"
+    folder.mkdir(mode=0o755)
+    folder.chmod(0o755)
+    _same(warm.run("add", "x"), cold.run("add", "x"))
+    time.sleep(1)
+    assert list(folder.iterdir()) == []
+    status = warm.status()
+    assert status["enabled"] is False and "permissions" in status["reason"]
+
+
+def test_a_server_killed_mid_command_is_an_error_and_writes_nothing(pair):
+    warm, _ = pair
+    status = warm.warm()
+    process = subprocess.Popen(
+        [str(TASKS), "add", "-"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=warm.vars,
+    )
+    process.stdin.write(b"half\n" * 1000)
+    process.stdin.flush()
+    assert _wait_for(lambda: warm.status()["served"] > status["served"] + 1)
+    time.sleep(0.5)
+    os.killpg(status["pid"], signal.SIGKILL)  # the server and the command it runs
+    out, err = process.communicate(timeout=60)
+    assert process.returncode == client.EXIT_SERVER_LOST
+    assert out == b""
+    assert err.startswith(b"Error: the command server stopped") and err.count(b"\n") == 1
+    assert warm.run("list", "--all", "--json").stdout == b"[]\n"
+
+
+def test_server_stop_and_status(tmp_path):
+    env = Env(tmp_path, "u", server=True)
+    result = env.run("server", "status")
+    assert result.returncode == 0
+    assert result.stdout.startswith(b"Command server: not running")
+    status = env.warm()
+    shown = env.run("server", "status").stdout.decode()
+    assert f"pid {status['pid']}" in shown and status["socket"] in shown
+    result = env.run("server", "stop")
+    assert result.stdout == f"Stopped the command server (pid {status['pid']}).\n".encode()
+    assert _wait_for(lambda: not _alive(status["pid"]))
+    assert env.run("server", "stop").stdout == b"No command server was running.\n"
+
+
+def test_only_the_same_user_is_served(monkeypatch):
+    left, right = socket.socketpair(socket.AF_UNIX)
+    with left, right:
+        assert server._same_user(left)
+        monkeypatch.setattr(os, "getuid", lambda: os.geteuid() + 12345)
+        assert not server._same_user(left)
+
+
+def test_the_client_imports_only_the_standard_library():
+    probe = (
+        "import sys; before = set(sys.modules); import taskcli.client; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "taskcli.client" in loaded
+    third_party = {"typer", "click", "sqlalchemy", "sqlmodel", "pydantic", "rich", "alembic"}
+    assert not {name.split(".")[0] for name in loaded} & third_party
+    assert {name for name in loaded if name.startswith("taskcli")} == {
+        "taskcli",
+        "taskcli.client",
+    }
