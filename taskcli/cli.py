@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sys
 from collections.abc import Iterator, Sequence
@@ -380,10 +381,17 @@ def server_stop() -> None:
     render.servers_stopped(client.stop_servers())
 
 
+@functools.cache
+def command() -> TasksGroup:
+    """The click command Typer builds from `app`: built once per process (the
+    command server builds it before it forks)."""
+    return typer.main.get_command(app)
+
+
 def run(args: Sequence[str] | None = None) -> int:
     """Run one command (sys.argv by default) and return its exit code."""
     try:
-        return app(args=args, standalone_mode=False)
+        return command().main(args=args, standalone_mode=False)
     except SystemExit as exit_:
         # Shell completion ends the process itself, whatever the mode.
         return exit_.code if isinstance(exit_.code, int) else 0

@@ -15,7 +15,6 @@ faster but never different. TASKS_NO_SERVER=1 turns it off.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import os
 import sys
@@ -141,13 +140,15 @@ def socket_folder() -> str | None:
 
 def code_fingerprint() -> str:
     """Changes whenever the code a server would run might have: taskcli's files,
-    the interpreter, the import path, and installs into site-packages."""
+    the interpreter and its flags (UTF-8 mode follows the locale), the import
+    path, and installs into site-packages."""
     import zlib
 
     package = os.path.dirname(os.path.abspath(__file__))
     # sys.path[0] is the script's folder (or the working directory): it differs
     # between the client and the server, which imports taskcli from `package`.
-    parts = [sys.executable, sys.version, package, *sys.path[1:]]
+    search_path = sys.path[1:]
+    parts = [sys.executable, sys.version, repr(tuple(sys.flags)), package, *search_path]
     for folder in (package, os.path.join(package, "migrations", "versions")):
         try:
             entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
@@ -157,10 +158,12 @@ def code_fingerprint() -> str:
             if entry.name.endswith(".py"):
                 info = entry.stat()
                 parts.append(f"{entry.path}:{info.st_mtime_ns}:{info.st_size}")
-    for entry in sys.path:
+    for entry in search_path:
         if entry.endswith("site-packages"):
-            with contextlib.suppress(OSError):
+            try:
                 parts.append(f"{entry}:{os.stat(entry).st_mtime_ns}")
+            except OSError:
+                pass
     data = "\0".join(parts).encode("utf-8", "surrogateescape")
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
@@ -244,8 +247,10 @@ def _wait(sock: object) -> int | None:
             pending.append(signum)
             return
         forwarded.append(signum)
-        with contextlib.suppress(OSError):
+        try:
             os.kill(child[0], signum)
+        except OSError:
+            pass
 
     previous = {}
     for name in _FORWARDED:
@@ -316,7 +321,7 @@ def start_server(paths: tuple[str, str]) -> None:
         "import sys; sys.path[0] = sys.argv[1]; from taskcli.server import main; "
         "sys.exit(main(sys.argv[2:]))"
     )
-    with contextlib.suppress(OSError):
+    try:
         subprocess.Popen(
             [sys.executable, "-c", code, parent, socket_path, lock_path],
             cwd="/",
@@ -326,6 +331,8 @@ def start_server(paths: tuple[str, str]) -> None:
             start_new_session=True,
             close_fds=True,
         )
+    except OSError:
+        pass
 
 
 # -- asking it ----------------------------------------------------------------------

@@ -24,6 +24,7 @@ import os
 import signal
 import socket
 import sys
+import tempfile
 import time
 
 from taskcli import client
@@ -39,6 +40,7 @@ def main(argv: list[str]) -> int:
     lock = _take_lock(lock_path)
     if lock is None:
         return 0  # another server runs or is starting
+    _sweep(os.path.dirname(lock_path), lock_path)
     fingerprint = client.code_fingerprint()
     _warm_up()
     if client.code_fingerprint() != fingerprint or client.server_paths() != (
@@ -72,27 +74,73 @@ def _take_lock(lock_path: str) -> int | None:
     return lock
 
 
+def _sweep(folder: str, own_lock: str) -> None:
+    """Remove the files of servers that are gone (older code): lock files nobody
+    holds, and their sockets."""
+    import fcntl
+
+    for name in os.listdir(folder):
+        path = os.path.join(folder, name)
+        if not (name.startswith("server-") and name.endswith(".lock")) or path == own_lock:
+            continue
+        try:
+            lock = os.open(path, os.O_RDWR)
+        except OSError:
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            for stale in (path[: -len(".lock")] + ".sock", path):
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(stale)
+        except OSError:
+            pass  # held: that server is alive
+        finally:
+            os.close(lock)
+
+
+# Commands the server runs once, on a scratch database in a temporary folder,
+# before it serves anyone: every lazily imported module, built converter and
+# first-use cache then exists before the fork instead of in each child.
+_WARM_UP = (
+    ["path"],
+    ["add", "warm up", "-d", "notes"],
+    ["add", "-"],
+    ["list"],
+    ["list", "--all", "--json"],
+    ["show", "1", "--json"],
+    ["show", "1"],
+    ["done", "1", "2"],
+    ["reopen", "2"],
+    ["edit", "1", "--title", "warm", "--json"],
+    ["rm", "1", "--yes"],
+    ["show", "99"],
+)
+
+
 def _warm_up() -> None:
     """Import and build everything a command needs before any fork."""
     gc.disable()
+    import platformdirs  # noqa: F401
     import rich.cells
     import rich.console
     import rich.text  # noqa: F401
     from sqlalchemy.orm import configure_mappers
 
     import taskcli.cli
-    import taskcli.models
-    import taskcli.render
-    import taskcli.service
 
     configure_mappers()
-    # Parse a command that touches no database, so Typer's lazily built parts
-    # (the click command, parameter converters) exist before the fork.
-    sys.stdout = io.StringIO()
-    try:
-        taskcli.cli.run(["--db", os.devnull, "path"])
-    finally:
-        sys.stdout = sys.__stdout__
+    taskcli.cli.command()
+    with tempfile.TemporaryDirectory(prefix="taskcli-warm-up-") as scratch:
+        database = os.path.join(scratch, "tasks.db")
+        streams = sys.stdin, sys.stdout, sys.stderr
+        try:
+            for args in _WARM_UP:
+                sys.stdin = io.TextIOWrapper(io.BytesIO(b"one\ntwo\n"))
+                sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+                taskcli.cli.run(["--db", database, *args])
+        finally:
+            sys.stdin, sys.stdout, sys.stderr = streams
+    gc.collect()
     gc.freeze()
     gc.enable()
 

@@ -20,6 +20,8 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     monkeypatch.setenv("XDG_DATA_HOME", str(home / ".local" / "share"))
     monkeypatch.delenv("TASKS_DB", raising=False)
     monkeypatch.delenv("NO_COLOR", raising=False)
+    # Processes the tests start run in-process unless a test asks for the server.
+    monkeypatch.setenv("TASKS_NO_SERVER", "1")
     return home
 
 

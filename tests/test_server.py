@@ -242,7 +242,15 @@ def _alive(pid: int) -> bool:
 def test_changed_code_replaces_the_server(pair):
     warm, _ = pair
     old = warm.warm()
-    module = Path(client.__file__).with_name("render.py")
+    # The package the installed binary runs (not necessarily the one tests import).
+    where = subprocess.run(
+        [sys.executable, "-c", "import taskcli; print(taskcli.__file__)"],
+        cwd="/",
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    module = Path(where.stdout.strip()).with_name("render.py")
     before = module.stat()
     try:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
