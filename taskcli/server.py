@@ -20,7 +20,9 @@ import contextlib
 import gc
 import io
 import marshal
+import mmap
 import os
+import select
 import signal
 import socket
 import sys
@@ -31,6 +33,7 @@ from taskcli import client
 
 DEFAULT_IDLE = 600.0
 CHECK_EVERY = 2.0
+SPARES = 2
 _REQUEST_TIMEOUT = 10.0
 _MAX_REQUEST = 16 * 2**20
 
@@ -55,7 +58,7 @@ def main(argv: list[str]) -> int:
     os.chdir("/")
     listener = _listen(socket_path)
     try:
-        serve(listener, socket_path, fingerprint, idle)
+        serve(listener, socket_path, fingerprint, idle, lock)
     finally:
         _remove_if_ours(socket_path, listener)
         listener.close()
@@ -117,6 +120,10 @@ _WARM_UP = (
 )
 
 
+# What each forked child runs before it accepts a connection (see serve()).
+_TOUCH = (["add", "touch"], ["list"], ["done", "1", "--json"], ["list", "--all", "--json"])
+
+
 def _warm_up() -> None:
     """Import and build everything a command needs before any fork."""
     gc.disable()
@@ -130,19 +137,26 @@ def _warm_up() -> None:
 
     configure_mappers()
     taskcli.cli.command()
+    _run_scratch_commands(_WARM_UP)
+    gc.collect()
+    gc.freeze()
+    gc.enable()
+
+
+def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
+    """Run commands on a new database in a temporary folder, output discarded."""
+    from taskcli.cli import run
+
     with tempfile.TemporaryDirectory(prefix="taskcli-warm-up-") as scratch:
         database = os.path.join(scratch, "tasks.db")
         streams = sys.stdin, sys.stdout, sys.stderr
         try:
-            for args in _WARM_UP:
+            for args in commands:
                 sys.stdin = io.TextIOWrapper(io.BytesIO(b"one\ntwo\n"))
                 sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
-                taskcli.cli.run(["--db", database, *args])
+                run(["--db", database, *args])
         finally:
             sys.stdin, sys.stdout, sys.stderr = streams
-    gc.collect()
-    gc.freeze()
-    gc.enable()
 
 
 def _listen(path: str) -> socket.socket:
@@ -167,42 +181,66 @@ def _remove_if_ours(path: str, listener: socket.socket) -> None:
         pass
 
 
-class _Stop(Exception):
-    pass
+def serve(listener: socket.socket, path: str, fingerprint: str, idle: float, lock: int) -> None:
+    """Keep SPARES forked children waiting in accept() until told to stop.
 
-
-def serve(listener: socket.socket, path: str, fingerprint: str, idle: float) -> None:
+    A child is forked before a command arrives, and it runs a few commands on a
+    scratch database right away: the copy-on-write page faults that follow a
+    fork (about 10 ms for a command) are then paid before the client waits. The
+    child that accepts a connection tells the server, which forks a replacement.
+    """
     started = time.time()
-    served = 0
-    last = time.monotonic()
+    served = mmap.mmap(-1, 8)  # shared with every child: commands accepted
+    notify_read, notify_write = os.pipe()
+    spares: set[int] = set()
+    server_pid = os.getpid()
     bound = os.stat(path).st_ino
+    pending = b""
+
+    stopping: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
-        raise _Stop
+        # No exception from here: the handler may run inside an at-fork callback,
+        # where Python would swallow it. The loop sees the flag, woken by the pipe.
+        stopping.append(signum)
+        os.write(notify_write, bytes(4))
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Children are never waited for: the client learns their exit code from them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    listener.settimeout(CHECK_EVERY)
+    last = time.monotonic()
     try:
-        while True:
-            try:
-                connection, _ = listener.accept()
-            except TimeoutError:
-                if time.monotonic() - last > idle or _stale(path, bound, fingerprint):
-                    return
-                continue
-            last = time.monotonic()
-            with connection:
-                if not _same_user(connection):
-                    continue
-                served += 1
-                if os.fork() == 0:
-                    _child(listener, connection, started, served)
-    except _Stop:
-        return
+        while not stopping:
+            spares = {pid for pid in spares if _alive(pid)}
+            while len(spares) < SPARES and not stopping:
+                pid = os.fork()
+                if pid == 0:
+                    os.close(notify_read)
+                    _spare(listener, notify_write, lock, server_pid, served, started)
+                spares.add(pid)
+            ready, _, _ = select.select([notify_read], [], [], CHECK_EVERY)
+            if ready:
+                pending += os.read(notify_read, 4096)
+                while len(pending) >= 4:
+                    spares.discard(int.from_bytes(pending[:4], "big"))
+                    pending = pending[4:]
+                last = time.monotonic()
+            elif time.monotonic() - last > idle or _stale(path, bound, fingerprint):
+                return
+    finally:
+        for pid in spares:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 def _stale(path: str, bound: int, fingerprint: str) -> bool:
@@ -226,41 +264,67 @@ def _same_user(connection: socket.socket) -> bool:
 # -- in the forked child ------------------------------------------------------------
 
 
-def _child(listener: socket.socket, connection: socket.socket, started: float, served: int) -> None:
+def _spare(
+    listener: socket.socket,
+    notify: int,
+    lock: int,
+    server_pid: int,
+    served: mmap.mmap,
+    started: float,
+) -> None:
+    """A forked child: warm up, accept one connection, serve it, exit."""
     code = 0
     try:
-        listener.close()
+        os.close(lock)  # the server's lock stays with the server alone
         for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
-        request, fds = _read_request(connection)
-        if request.get("kind") == "status":
-            connection.sendall(
-                marshal.dumps(
-                    {
-                        "pid": os.getppid(),
-                        "started": started,
-                        "served": served - 1,
-                        "version": _version(),
-                    }
-                )
-            )
-        elif request.get("kind") == "stop":
-            os.kill(os.getppid(), signal.SIGTERM)
-            connection.sendall(marshal.dumps({"pid": os.getppid()}))
-        elif not _can_run_faithfully(request, fds):
-            connection.sendall(client.FALLBACK)
-        else:
-            _adopt(request, fds)
-            connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
-            from taskcli.cli import run
-
-            code = client.finish_output(run())
-            connection.sendall(client.EXITED + code.to_bytes(4, "big", signed=True))
-    except BaseException:
+        _run_scratch_commands(_TOUCH)
+        gc.collect()
+        gc.freeze()
+        listener.settimeout(CHECK_EVERY)
+        while True:
+            try:
+                connection, _ = listener.accept()
+                break
+            except TimeoutError:
+                if os.getppid() != server_pid:
+                    return  # the server is gone: serve nothing it did not hand out
+        os.write(notify, os.getpid().to_bytes(4, "big"))
+        os.close(notify)
+        listener.close()
+        count = int.from_bytes(served[:8], "big") + 1
+        served[:8] = count.to_bytes(8, "big")
+        with connection:
+            if _same_user(connection):
+                signal.signal(signal.SIGINT, signal.default_int_handler)
+                code = _handle(connection, server_pid, started, count)
+    except BaseException:  # a child must never return into the server loop
         code = 70
     finally:
         os._exit(code)
+
+
+def _handle(connection: socket.socket, server_pid: int, started: float, served: int) -> int:
+    request, fds = _read_request(connection)
+    kind = request.get("kind")
+    if kind == "status":
+        info = {"pid": server_pid, "started": started, "served": served - 1, "version": _version()}
+        connection.sendall(marshal.dumps(info))
+        return 0
+    if kind == "stop":
+        os.kill(server_pid, signal.SIGTERM)
+        connection.sendall(marshal.dumps({"pid": server_pid}))
+        return 0
+    if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
+        connection.sendall(client.FALLBACK)
+        return 0
+    _adopt(request, fds)
+    connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
+    from taskcli.cli import run
+
+    code = client.finish_output(run())
+    connection.sendall(client.EXITED + code.to_bytes(4, "big", signed=True))
+    return code
 
 
 def _version() -> str:

@@ -75,12 +75,22 @@ class Env:
 
 
 @pytest.fixture
-def pair(tmp_path):
-    warm, cold = Env(tmp_path, "warm", server=True), Env(tmp_path, "cold", server=False)
-    yield warm, cold
-    warm.stop()
-    for env in (warm, cold):
+def make_env(tmp_path):
+    made: list[Env] = []
+
+    def make(name: str, server: bool) -> Env:
+        made.append(Env(tmp_path, name, server))
+        return made[-1]
+
+    yield make
+    for env in made:
+        env.stop()
         shutil.rmtree(env.runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def pair(make_env):
+    return make_env("warm", server=True), make_env("cold", server=False)
 
 
 def _same(warm_result, cold_result):
@@ -127,8 +137,8 @@ def test_every_command_is_the_same_through_the_server(pair):
     assert warm.status()["served"] >= served + len(COMMANDS)
 
 
-def test_no_server_env_keeps_commands_in_process(tmp_path):
-    cold = Env(tmp_path, "cold", server=False)
+def test_no_server_env_keeps_commands_in_process(make_env):
+    cold = make_env("cold", server=False)
     cold.run("add", "x")
     cold.run("list")
     time.sleep(0.5)
@@ -136,10 +146,9 @@ def test_no_server_env_keeps_commands_in_process(tmp_path):
     assert status["enabled"] is False and status["running"] is False
     assert not list(Path(cold.vars["XDG_RUNTIME_DIR"]).glob("taskcli/*.sock"))
     # An empty value does not turn it off.
-    warm = Env(tmp_path, "warm", server=True)
+    warm = make_env("warm", server=True)
     warm.vars["TASKS_NO_SERVER"] = ""
     assert warm.warm()["running"] is True
-    warm.stop()
 
 
 def _pty_session(env: Env, args: list[str], answer: bytes | None) -> bytes:
@@ -232,11 +241,12 @@ def _wait_for(predicate, seconds=30.0):
 
 
 def _alive(pid: int) -> bool:
+    """Running (a zombie nobody reaped yet counts as gone)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
         return False
-    return True
+    return state != "Z"
 
 
 def test_changed_code_replaces_the_server(pair):
@@ -309,8 +319,8 @@ def test_a_server_killed_mid_command_is_an_error_and_writes_nothing(pair):
     assert warm.run("list", "--all", "--json").stdout == b"[]\n"
 
 
-def test_server_stop_and_status(tmp_path):
-    env = Env(tmp_path, "u", server=True)
+def test_server_stop_and_status(make_env):
+    env = make_env("u", server=True)
     result = env.run("server", "status")
     assert result.returncode == 0
     assert result.stdout.startswith(b"Command server: not running")
