@@ -7,7 +7,10 @@ Run it with the interpreter of the environment `tasks` is installed in:
     .venv/bin/python benchmarks/run.py --quick   # up to 10k, fewer runs
 
 Everything happens in a temporary folder with a fresh HOME; nothing of yours is
-read or written. Each scenario runs several times, the commands it compares
+read or written. Commands run in-process (TASKS_NO_SERVER=1) except in the
+command-server rows at the end: warm add/list/done on 100 tasks, and the first
+call that finds no server (and starts one) against the same call in-process.
+Each scenario runs several times, the commands it compares
 interleaved round by round with both floors (`python -c pass` and `python -c
 "import typer, sqlmodel"`), and the table shows medians and the largest peak
 memory (max RSS of the process, from wait4). Ratios compare with the floors
@@ -140,7 +143,7 @@ class Bench:
             "TERM": "xterm-256color",
             "TASKS_NO_SERVER": "1",
         }
-        self.rows: list[tuple[str, str, Result, Result | None, Result | None]] = []
+        self.rows: list[tuple[str, str, dict[str, Result]]] = []
         self.floors: dict[str, Result] = {}
 
     # -- stores -------------------------------------------------------------------
@@ -325,6 +328,82 @@ class Bench:
                 )
             self.record(kind, label, self.measure(commands, runs))
 
+    def run_server(self, size: int = 100) -> None:
+        """Commands through a warm command server, and the first call that starts it."""
+        runtime = self.root / "run"
+        runtime.mkdir(mode=0o700)
+        env = {**self.tasks_env(self.root / "server.db"), "XDG_RUNTIME_DIR": str(runtime)}
+        del env["TASKS_NO_SERVER"]
+        run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(size)), self.root)
+        status = subprocess.run(
+            [self.tasks, "server", "status", "--json"], env=env, capture_output=True, check=True
+        )
+        socket_path = Path(json.loads(status.stdout)["socket"])
+
+        def running() -> None:
+            deadline = time.monotonic() + 60
+            while not socket_path.exists():
+                if time.monotonic() > deadline:
+                    raise Failed("the command server did not start")
+                time.sleep(0.05)
+            time.sleep(0.5)  # let its forked spares finish warming up
+
+        def stopped() -> None:
+            subprocess.run([self.tasks, "server", "stop"], env=env, capture_output=True)
+            deadline = time.monotonic() + 60
+            while socket_path.exists():
+                if time.monotonic() > deadline:
+                    raise Failed("the command server did not stop")
+                time.sleep(0.05)
+
+        running()
+        label = f"{size:,}"
+        todo_env = self.todo_store(size) if self.todo else None
+        runs = self.runs * 2
+        for scenario, mine, theirs in (
+            ("add (warm server)", lambda n: ["add", "Benchmark add"], lambda n: ["add", "x"]),
+            ("list (warm server)", lambda n: ["list"], lambda n: ["ls"]),
+            ("done (warm server)", lambda n: ["done", str(n)], lambda n: ["do", str(n)]),
+        ):
+            ids = iter(range(1, runs + 1))
+            numbers = iter(range(1, runs + 1))
+            commands = {
+                "tasks": Command(
+                    [], env, "file", before=lambda m=mine, i=ids: [self.tasks, *m(next(i))]
+                )
+            }
+            if todo_env:
+                commands["todo"] = Command(
+                    [],
+                    todo_env,
+                    "file",
+                    before=lambda t=theirs, i=numbers: [self.todo, *t(next(i))],
+                    check=False,
+                )
+            self.record(scenario, label, self.measure(commands, runs))
+
+        def cold() -> list[str]:
+            stopped()
+            return [self.tasks, "add", "Benchmark add"]
+
+        def in_process() -> list[str]:
+            running()  # the server the cold call started is idle again
+            return [self.tasks, "add", "Benchmark add"]
+
+        results = self.measure(
+            {
+                "cold": Command([], env, before=cold),
+                "in-process": Command([], {**env, "TASKS_NO_SERVER": "1"}, before=in_process),
+            },
+            self.runs,
+        )
+        for name, scenario in (
+            ("cold", "add (first call, starts server)"),
+            ("in-process", "add (TASKS_NO_SERVER=1)"),
+        ):
+            self.record(scenario, label, {**results, "tasks": results[name]})
+        stopped()
+
     def run_bulk(self, size: int) -> None:
         runs = self.big_runs if size >= 100_000 else self.runs
         commands = {}
@@ -418,6 +497,11 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="stores up to 10k, 3 runs each")
     parser.add_argument("--runs", type=int, help="runs per scenario (default 5, quick 3)")
     parser.add_argument(
+        "--sizes",
+        type=lambda text: [int(size) for size in text.split(",")],
+        help="comma-separated store sizes instead of 0,1000,10000,100000",
+    )
+    parser.add_argument(
         "--tasks",
         type=Path,
         default=Path(sys.executable).parent / "tasks",
@@ -427,7 +511,7 @@ def main() -> int:
     if not args.tasks.exists():
         parser.error(f"{args.tasks} not found: install taskcli in this environment first")
     runs = args.runs or (3 if args.quick else 5)
-    sizes = [0, 1_000, 10_000] + ([] if args.quick else [100_000])
+    sizes = args.sizes or [0, 1_000, 10_000] + ([] if args.quick else [100_000])
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="taskcli-bench-") as folder:
         bench = Bench(Path(folder), args.tasks, Path(sys.executable), runs, min(runs, 3))
@@ -436,9 +520,11 @@ def main() -> int:
             bench.run_floors_and_startup()
             for size in sizes:
                 bench.run_store(size)
-            for size in sizes[1:]:
+            for size in (size for size in sizes if size):
                 print(f"bulk add of {size:,}", file=sys.stderr)
                 bench.run_bulk(size)
+            print("command server", file=sys.stderr)
+            bench.run_server()
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1

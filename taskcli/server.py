@@ -57,10 +57,11 @@ def main(argv: list[str]) -> int:
         idle = DEFAULT_IDLE
     os.chdir("/")
     listener = _listen(socket_path)
+    bound = os.stat(socket_path).st_ino
     try:
-        serve(listener, socket_path, fingerprint, idle, lock)
+        serve(listener, socket_path, bound, fingerprint, idle, lock)
     finally:
-        _remove_if_ours(socket_path, listener)
+        _remove_if_ours(socket_path, bound)
         listener.close()
     return 0
 
@@ -173,15 +174,18 @@ def _listen(path: str) -> socket.socket:
     return listener
 
 
-def _remove_if_ours(path: str, listener: socket.socket) -> None:
+def _remove_if_ours(path: str, bound: int) -> None:
+    """Remove the socket file unless another server has replaced it."""
     try:
-        if os.stat(path).st_ino == os.fstat(listener.fileno()).st_ino:
+        if os.stat(path).st_ino == bound:
             os.unlink(path)
     except OSError:
         pass
 
 
-def serve(listener: socket.socket, path: str, fingerprint: str, idle: float, lock: int) -> None:
+def serve(
+    listener: socket.socket, path: str, bound: int, fingerprint: str, idle: float, lock: int
+) -> None:
     """Keep SPARES forked children waiting in accept() until told to stop.
 
     A child is forked before a command arrives, and it runs a few commands on a
@@ -194,7 +198,6 @@ def serve(listener: socket.socket, path: str, fingerprint: str, idle: float, loc
     notify_read, notify_write = os.pipe()
     spares: set[int] = set()
     server_pid = os.getpid()
-    bound = os.stat(path).st_ino
     pending = b""
 
     stopping: list[int] = []

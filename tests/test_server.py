@@ -330,6 +330,7 @@ def test_server_stop_and_status(make_env):
     result = env.run("server", "stop")
     assert result.stdout == f"Stopped the command server (pid {status['pid']}).\n".encode()
     assert _wait_for(lambda: not _alive(status["pid"]))
+    assert not Path(status["socket"]).exists()
     assert env.run("server", "stop").stdout == b"No command server was running.\n"
 
 
