@@ -59,7 +59,8 @@ def main() -> None:
         _exit(run_in_process())
     code = run_through_server(paths[0])
     if code is None:
-        code = run_in_process()
+        # Output first: starting the server must not delay the command's result.
+        code = finish_output(run_in_process())
         start_server(paths)
     _exit(code)
 
@@ -230,6 +231,17 @@ def _request() -> bytes:
     return len(body).to_bytes(4, "big") + body
 
 
+def _interrupted(signum: int) -> int:
+    """The exit of a command stopped by `signum` in this process: Ctrl-C is exit
+    130 (as the CLI reports it); SIGTERM ends the process by that signal."""
+    if signum == _signal.SIGINT:
+        return 130
+    _signal.signal(signum, _signal.SIG_DFL)
+    finish_output(0)
+    os.kill(os.getpid(), signum)
+    return 128 + signum
+
+
 def _umask() -> int:
     mask = os.umask(0o077)
     os.umask(mask)
@@ -267,7 +279,7 @@ def _wait(sock: object) -> int | None:
                 break
             received += chunk
             if received[:1] == FALLBACK:
-                return None
+                break
             if received[:1] == STARTED and len(received) >= 9:
                 child.append(int.from_bytes(received[1:9], "big"))
                 received = received[9:]
@@ -280,13 +292,12 @@ def _wait(sock: object) -> int | None:
         for number, handler in previous.items():
             _signal.signal(number, handler)
     if not child:
-        return None  # the server went away before the command started: run it here
+        # Nothing started: run the command here, unless the user already
+        # interrupted it.
+        return _interrupted(pending[-1]) if pending else None
     if forwarded:
-        # The command died of the signal we passed on: die of it too, as the
-        # command would have in this process.
-        _signal.signal(forwarded[-1], _signal.SIG_DFL)
-        finish_output(0)
-        os.kill(os.getpid(), forwarded[-1])
+        # The command died of the signal we passed on: end as it would have.
+        return _interrupted(forwarded[-1])
     sys.stderr.write(
         "Error: the command server stopped while running this command; a change is "
         "saved whole or not at all, so check with 'tasks list'\n"
