@@ -95,6 +95,17 @@ class TaskRow(NamedTuple):
 _as_task_row = partial(tuple.__new__, TaskRow)
 
 
+@contextmanager
+def _driver_cursor(session: Session) -> Iterator[Any]:
+    """A cursor of the sqlite3 connection under the session's transaction, for the
+    bulk paths where SQLAlchemy's per-row work would cost more than SQLite's."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
 class TaskService:
     """Tasks in one SQLite database file."""
 
@@ -184,7 +195,7 @@ class TaskService:
         stored_time = column_type.bind_processor(engine.dialect)
         with self._session(engine, write=True) as session:
             now = utcnow()
-            stamp = stored_time(now) if stored_time else now
+            stamp = stored_time(now)
 
             def parameters() -> Iterator[tuple[Any, ...]]:
                 for done, (title, description) in enumerate(values):
@@ -192,14 +203,11 @@ class TaskService:
                         report(done, total)
                     yield title, description, stamp, stamp
 
-            # The driver's own cursor: executemany consumes the generator as it goes.
-            cursor = session.connection().connection.driver_connection.cursor()
-            try:
+            # executemany consumes the generator as it goes.
+            with _driver_cursor(session) as cursor:
                 cursor.executemany(_INSERT_MANY, parameters())
                 # Under the write lock, AUTOINCREMENT gave this batch consecutive ids.
                 (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
-            finally:
-                cursor.close()
             session.commit()
         report(total, total)
         first = last - total + 1
@@ -257,14 +265,10 @@ class TaskService:
         compiled = statement.compile(dialect=engine.dialect)
         parameters = compiled.construct_params()
         positional = [parameters[name] for name in compiled.positiontup or ()]
-        with self._session(engine, write=False) as session:
-            cursor = session.connection().connection.driver_connection.cursor()
-            try:
-                cursor.execute(compiled.string, positional)
-                while batch := cursor.fetchmany(_BATCH):
-                    yield batch
-            finally:
-                cursor.close()
+        with self._session(engine, write=False) as session, _driver_cursor(session) as cursor:
+            cursor.execute(compiled.string, positional)
+            while batch := cursor.fetchmany(_BATCH):
+                yield batch
 
     def set_done(self, ids: Iterable[int], done: bool = True) -> list[Task]:
         """Mark tasks done (or not done); tasks already in that state stay as they are."""

@@ -73,6 +73,19 @@ class Env:
     def stop(self) -> None:
         self.run("server", "stop")
 
+    def adding(self, lines: bytes) -> subprocess.Popen:
+        """A `tasks add -` that has read `lines` and waits for more (stdin stays open)."""
+        process = subprocess.Popen(
+            [str(TASKS), "add", "-"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            env=self.vars,
+        )
+        process.stdin.write(lines)
+        process.stdin.flush()
+        return process
+
 
 @pytest.fixture
 def make_env(tmp_path):
@@ -194,15 +207,7 @@ def test_interrupt_during_a_long_add_reaches_the_command(pair):
     warm.warm()
     results = []
     for env in pair:
-        process = subprocess.Popen(
-            [str(TASKS), "add", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env.vars,
-        )
-        process.stdin.write(b"never saved\n" * 1000)
-        process.stdin.flush()
+        process = env.adding(b"never saved\n" * 1000)
         time.sleep(2)  # the command is reading stdin, which stays open
         process.send_signal(signal.SIGINT)
         out, err = process.communicate(timeout=60)
@@ -300,15 +305,7 @@ def test_a_socket_folder_others_can_open_is_refused(pair):
 def test_a_server_killed_mid_command_is_an_error_and_writes_nothing(pair):
     warm, _ = pair
     status = warm.warm()
-    process = subprocess.Popen(
-        [str(TASKS), "add", "-"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=warm.vars,
-    )
-    process.stdin.write(b"half\n" * 1000)
-    process.stdin.flush()
+    process = warm.adding(b"half\n" * 1000)
     assert _wait_for(lambda: warm.status()["served"] > status["served"] + 1)
     time.sleep(0.5)
     os.killpg(status["pid"], signal.SIGKILL)  # the server and the command it runs
