@@ -292,6 +292,13 @@ class Bench:
         compare("list > file", ["list"], "file", task=["list"], todo=["ls"])
         compare("list --json", ["list", "--json"], "file", task=["export"])
         compare("list --all --json", ["list", "--all", "--json"], "file", task=["export"])
+        if size >= 100_000:
+            # The same listings as people get them by default, through the server.
+            env = self.with_server(env)
+            self.server_running(env)
+            compare("list (terminal, warm server)", ["list"], "tty", task=["list"])
+            compare("list --json (warm server)", ["list", "--json"], "file", task=["export"])
+            self.server_stopped(env)
 
     def run_writes(
         self, label: str, runs: int, size: int, env: dict[str, str], peers: dict[str, dict]
@@ -328,25 +335,49 @@ class Bench:
                 )
             self.record(kind, label, self.measure(commands, runs))
 
-    def run_server(self, size: int = 100) -> None:
-        """Commands through a warm command server, and the first call that starts it."""
+    def with_server(self, env: dict[str, str]) -> dict[str, str]:
+        """The same environment with the command server allowed (socket in our folder)."""
         runtime = self.root / "run"
-        runtime.mkdir(mode=0o700)
-        env = {**self.tasks_env(self.root / "server.db"), "XDG_RUNTIME_DIR": str(runtime)}
+        runtime.mkdir(mode=0o700, exist_ok=True)
+        env = {**env, "XDG_RUNTIME_DIR": str(runtime)}
         del env["TASKS_NO_SERVER"]
-        run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(size)), self.root)
+        return env
+
+    def server_socket(self, env: dict[str, str]) -> Path:
         status = subprocess.run(
             [self.tasks, "server", "status", "--json"], env=env, capture_output=True, check=True
         )
-        socket_path = Path(json.loads(status.stdout)["socket"])
+        return Path(json.loads(status.stdout)["socket"])
+
+    def server_running(self, env: dict[str, str]) -> None:
+        """Start the server if needed and wait until it and its spares are ready."""
+        socket_path = self.server_socket(env)
+        if not socket_path.exists():
+            run_once(Command([self.tasks, "path"], env), self.root)
+        deadline = time.monotonic() + 60
+        while not socket_path.exists():
+            if time.monotonic() > deadline:
+                raise Failed("the command server did not start")
+            time.sleep(0.05)
+        time.sleep(0.5)  # let its forked spares finish warming up
+
+    def server_stopped(self, env: dict[str, str]) -> None:
+        socket_path = self.server_socket(env)
+        subprocess.run([self.tasks, "server", "stop"], env=env, capture_output=True)
+        deadline = time.monotonic() + 60
+        while socket_path.exists():
+            if time.monotonic() > deadline:
+                raise Failed("the command server did not stop")
+            time.sleep(0.05)
+
+    def run_server(self, size: int = 100) -> None:
+        """Commands through a warm command server, and the first call that starts it."""
+        env = self.with_server(self.tasks_env(self.root / "server.db"))
+        run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(size)), self.root)
+        socket_path = self.server_socket(env)
 
         def running() -> None:
-            deadline = time.monotonic() + 60
-            while not socket_path.exists():
-                if time.monotonic() > deadline:
-                    raise Failed("the command server did not start")
-                time.sleep(0.05)
-            time.sleep(0.5)  # let its forked spares finish warming up
+            self.server_running(env)
 
         def stopped() -> None:
             subprocess.run([self.tasks, "server", "stop"], env=env, capture_output=True)

@@ -121,7 +121,9 @@ def socket_folder() -> str | None:
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
         folder = os.path.join(runtime, "taskcli")
     else:
-        temp = os.environ.get("TMPDIR") or "/tmp"
+        temp = os.environ.get("TMPDIR", "")
+        if not os.path.isabs(temp):
+            temp = "/tmp"
         folder = os.path.join(temp, f"taskcli-{uid}")
     try:
         os.mkdir(folder, 0o700)
@@ -323,26 +325,25 @@ def start_server(paths: tuple[str, str]) -> None:
         return  # a server holds the lock: it is starting or running
     finally:
         os.close(lock)
-    import subprocess
-
-    # Started from /, importing taskcli from where this process did (never from
-    # a taskcli folder in the working directory).
+    # The server imports taskcli from where this process did (never from a
+    # taskcli folder in the working directory, which -c would put first). Its
+    # stdio is /dev/null, it has a session of its own, and every other descriptor
+    # is close-on-exec already (PEP 446).
     parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (
         "import sys; sys.path[0] = sys.argv[1]; from taskcli.server import main; "
         "sys.exit(main(sys.argv[2:]))"
     )
+    null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
     try:
-        subprocess.Popen(
+        os.posix_spawn(
+            sys.executable,
             [sys.executable, "-c", code, parent, socket_path, lock_path],
-            cwd="/",
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            close_fds=True,
+            os.environ,
+            file_actions=null,
+            setsid=True,
         )
-    except OSError:
+    except (OSError, AttributeError, TypeError):
         pass
 
 

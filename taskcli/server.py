@@ -40,6 +40,7 @@ _MAX_REQUEST = 16 * 2**20
 
 def main(argv: list[str]) -> int:
     socket_path, lock_path = argv
+    os.chdir("/")  # hold no user folder busy
     lock = _take_lock(lock_path)
     if lock is None:
         return 0  # another server runs or is starting
@@ -55,7 +56,6 @@ def main(argv: list[str]) -> int:
         idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
     except ValueError:
         idle = DEFAULT_IDLE
-    os.chdir("/")
     listener = _listen(socket_path)
     bound = os.stat(socket_path).st_ino
     try:
