@@ -1,17 +1,21 @@
 """The per-user command server: the stack imported once, a fork per command.
 
-Started by the client (taskcli.server.main([SOCKET, LOCK]), from /) when no
-server answered. It holds LOCK for its whole life, so only one server runs per socket;
-imports the Typer app, the service and the models and configures the mappers;
-then listens on SOCKET, inside a folder only its user can open.
+Started by the client (taskcli.server.main([SOCKET, LOCK])) when no server
+answered. It holds LOCK for its whole life, so only one server runs per socket;
+imports the Typer app, the service and the models, configures the mappers and
+runs a few commands on a scratch database in a temporary folder; then listens on
+SOCKET, inside a folder only its user can open.
 
-For each connection from the same user it forks. The child takes the client's
-stdin, stdout and stderr, argv, environment, working directory and umask, runs
-taskcli.cli.run() exactly as the client would have in-process, and reports the
-exit code. The server itself never opens a database, so no connection or file
-handle crosses a fork. It exits after IDLE seconds without a command
-(TASKS_SERVER_IDLE, default 600), when its socket file is removed or replaced,
-and when the code it would run changes (the client then uses another socket).
+It keeps SPARES forked children waiting in accept(). The child that gets a
+connection from the same user takes the client's stdin, stdout and stderr, argv,
+environment, working directory and umask, runs taskcli.cli.run() exactly as the
+client would have in-process, reports the exit code and exits; the server forks
+a replacement. Neither the server nor a waiting child ever opens the user's
+database, and the scratch connections are closed before any fork, so no
+connection or file handle crosses one. The server exits after IDLE seconds
+without a command (TASKS_SERVER_IDLE, default 600), when its socket file is
+removed or replaced, and when the code it would run changes (the client then
+uses another socket).
 """
 
 from __future__ import annotations
