@@ -349,25 +349,26 @@ class Bench:
         )
         return Path(json.loads(status.stdout)["socket"])
 
-    def server_running(self, env: dict[str, str]) -> None:
+    def server_running(self, env: dict[str, str], socket_path: Path | None = None) -> None:
         """Start the server if needed and wait until it and its spares are ready."""
-        socket_path = self.server_socket(env)
+        socket_path = socket_path or self.server_socket(env)
         if not socket_path.exists():
             run_once(Command([self.tasks, "path"], env), self.root)
-        deadline = time.monotonic() + 60
-        while not socket_path.exists():
-            if time.monotonic() > deadline:
-                raise Failed("the command server did not start")
-            time.sleep(0.05)
+        self.wait_for(socket_path, present=True)
         time.sleep(0.5)  # let its forked spares finish warming up
 
-    def server_stopped(self, env: dict[str, str]) -> None:
-        socket_path = self.server_socket(env)
+    def server_stopped(self, env: dict[str, str], socket_path: Path | None = None) -> None:
+        socket_path = socket_path or self.server_socket(env)
         subprocess.run([self.tasks, "server", "stop"], env=env, capture_output=True)
+        self.wait_for(socket_path, present=False)
+
+    @staticmethod
+    def wait_for(socket_path: Path, present: bool) -> None:
         deadline = time.monotonic() + 60
-        while socket_path.exists():
+        while socket_path.exists() != present:
             if time.monotonic() > deadline:
-                raise Failed("the command server did not stop")
+                state = "start" if present else "stop"
+                raise Failed(f"the command server did not {state}")
             time.sleep(0.05)
 
     def run_server(self, size: int = 100) -> None:
@@ -377,15 +378,10 @@ class Bench:
         socket_path = self.server_socket(env)
 
         def running() -> None:
-            self.server_running(env)
+            self.server_running(env, socket_path)
 
         def stopped() -> None:
-            subprocess.run([self.tasks, "server", "stop"], env=env, capture_output=True)
-            deadline = time.monotonic() + 60
-            while socket_path.exists():
-                if time.monotonic() > deadline:
-                    raise Failed("the command server did not stop")
-                time.sleep(0.05)
+            self.server_stopped(env, socket_path)
 
         running()
         label = f"{size:,}"
