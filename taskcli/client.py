@@ -50,6 +50,15 @@ _FORWARDED = ("SIGINT", "SIGTERM")
 
 def main() -> None:
     """Console-script entry point."""
+    try:
+        _main()
+    except KeyboardInterrupt:
+        # Ctrl-C before a command took over its own handling (e.g. while the stack
+        # is being imported): the exit code of an interrupted command, no traceback.
+        _exit(130)
+
+
+def _main() -> None:
     args = sys.argv[1:]
     if not SUPPORTED or os.environ.get(NO_SERVER_ENV) or args[:1] == ["server"]:
         _exit(run_in_process())

@@ -99,3 +99,26 @@ def test_output_that_cannot_be_written_is_one_error_line(tmp_path, unbuffered):
         )
     assert result.returncode == 1
     assert result.stderr == "Error: cannot write the output: No space left on device\n"
+
+
+INTERRUPTED_IMPORT = """
+import sys, types
+
+class Interrupted(types.ModuleType):
+    def __getattr__(self, name):
+        raise KeyboardInterrupt  # as if Ctrl-C came while the stack was being imported
+
+sys.modules["taskcli.cli"] = Interrupted("taskcli.cli")
+sys.argv = ["tasks", "list"]
+from taskcli.client import main
+main()
+"""
+
+
+def test_ctrl_c_while_the_stack_is_imported_is_exit_130_without_traceback():
+    result = subprocess.run(
+        [sys.executable, "-c", INTERRUPTED_IMPORT],
+        capture_output=True,
+        env={**os.environ, "TASKS_NO_SERVER": "1"},
+    )
+    assert (result.returncode, result.stdout, result.stderr) == (130, b"", b"")
