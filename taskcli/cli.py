@@ -68,7 +68,7 @@ def run_guarded(invoke: Any) -> int:
     except Exception as error:
         # Click's own errors (usage errors among them) carry an exit code and a message.
         if hasattr(error, "exit_code") and hasattr(error, "format_message"):
-            message = error.format_message()
+            message = error.format_message() or "invalid usage"
             ctx = getattr(error, "ctx", None)
             if ctx is not None and error.exit_code == 2:
                 message = f"{message} (see {ctx.command_path} --help)"
@@ -349,10 +349,18 @@ def path(ctx: typer.Context) -> None:
 
 
 server_app = typer.Typer(
-    help="The command server that keeps taskcli loaded between commands.",
-    no_args_is_help=True,
+    help="The command server that keeps taskcli loaded between commands "
+    "(without a command: its status).",
+    invoke_without_command=True,
 )
 app.add_typer(server_app, name="server")
+
+
+@server_app.callback()
+def server_callback(ctx: typer.Context) -> None:
+    """Without a command, `tasks server` is `tasks server status`."""
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(server_status)
 
 
 @server_app.command("status")

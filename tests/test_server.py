@@ -324,6 +324,7 @@ def test_server_stop_and_status(make_env):
     status = env.warm()
     shown = env.run("server", "status").stdout.decode()
     assert f"pid {status['pid']}" in shown and status["socket"] in shown
+    assert env.run("server").stdout.decode().splitlines()[0] == shown.splitlines()[0]
     result = env.run("server", "stop")
     assert result.stdout == f"Stopped the command server (pid {status['pid']}).\n".encode()
     assert _wait_for(lambda: not _alive(status["pid"]))
