@@ -194,6 +194,8 @@ def stdin_is_terminal() -> bool:
 
 
 def _stdin_bytes() -> BinaryIO:
+    if sys.stdin is None:
+        raise InvalidInput("standard input is closed: there are no titles to read")
     return getattr(sys.stdin, "buffer", sys.stdin)
 
 

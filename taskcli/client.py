@@ -88,23 +88,28 @@ def run_in_process() -> int:
 
 
 def finish_output(code: int) -> int:
-    """Flush stdout and stderr; the exit code, made non-zero if that failed."""
-    try:
-        sys.stdout.flush()
-    except BrokenPipeError:
-        # The reader went away after the last write: reported like a closed pipe
-        # mid-command, quietly.
-        code = code or 1
-    except OSError as error:
-        sys.stderr.write(f"Error: cannot write the output: {error.strerror or error}\n")
-        code = code or 1
-    except ValueError:
-        # stdout was closed (by the command, or it never existed).
-        pass
-    try:
-        sys.stderr.flush()
-    except (OSError, ValueError):
-        code = code or 1
+    """Flush stdout and stderr; the exit code, made non-zero if that failed.
+
+    A stream that is None was closed when the process started: nothing was
+    written to it."""
+    if sys.stdout is not None:
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader went away after the last write: reported like a closed
+            # pipe mid-command, quietly.
+            code = code or 1
+        except OSError as error:
+            if sys.stderr is not None:
+                sys.stderr.write(f"Error: cannot write the output: {error.strerror or error}\n")
+            code = code or 1
+        except ValueError:
+            pass  # closed by the command itself
+    if sys.stderr is not None:
+        try:
+            sys.stderr.flush()
+        except (OSError, ValueError):
+            code = code or 1
     return code
 
 
@@ -196,6 +201,13 @@ def server_paths() -> tuple[str, str] | None:
 
 def run_through_server(path: str) -> int | None:
     """The command's exit code, or None if the server could not run it (nothing ran)."""
+    try:
+        for fd in (0, 1, 2):
+            os.fstat(fd)
+    except OSError:
+        # Started with stdin, stdout or stderr closed: there is nothing to pass on,
+        # and the socket would take that descriptor's number.
+        return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
     try:
         sock.connect(path)

@@ -102,6 +102,8 @@ def task_dict(task: TaskLike) -> dict[str, Any]:
 
 
 def _write(text: str) -> None:
+    if sys.stdout is None:
+        raise OutputError("cannot write the output: standard output is closed")
     try:
         sys.stdout.write(text)
     except BrokenPipeError:
@@ -430,6 +432,8 @@ def _ignore_progress(done: int, total: int | None) -> None:
 
 def error(message: str) -> None:
     """One line on stderr starting with 'Error:'."""
+    if sys.stderr is None:
+        return  # started with stderr closed: the exit code is all that is left
     one_line = " ".join(literal(message).split())
     sys.stderr.write(f"Error: {one_line}\n")
     sys.stderr.flush()

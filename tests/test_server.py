@@ -355,3 +355,41 @@ def test_the_client_imports_only_the_standard_library():
         "taskcli",
         "taskcli.client",
     }
+
+
+@pytest.mark.parametrize(
+    ("closed", "args", "code", "stdout", "stderr"),
+    [
+        (
+            0,
+            ["add", "-"],
+            2,
+            b"",
+            b"Error: standard input is closed: there are no titles to read\n",
+        ),
+        (0, ["list"], 0, b"1\tpending\tone\t<time>\n", b""),
+        (1, ["list"], 1, None, b"Error: cannot write the output: standard output is closed\n"),
+        (2, ["show", "9"], 1, b"", None),
+        (2, ["list"], 0, b"1\tpending\tone\t<time>\n", None),
+    ],
+)
+def test_closed_stdin_stdout_or_stderr(pair, closed, args, code, stdout, stderr):
+    warm, _ = pair
+    warm.warm()
+    results = []
+    for env in pair:
+        env.run("add", "one")
+        result = subprocess.run(
+            [str(TASKS), *args],
+            capture_output=True,
+            env=env.vars,
+            preexec_fn=lambda: os.close(closed),  # the child starts without it
+            timeout=120,
+        )
+        results.append(result)
+        assert result.returncode == code
+        if stdout is not None:
+            assert TIME.sub(b"<time>", result.stdout) == stdout
+        if stderr is not None:
+            assert result.stderr == stderr
+    _same(*results)
