@@ -51,10 +51,7 @@ def main(argv: list[str]) -> int:
     _sweep(os.path.dirname(lock_path), lock_path)
     fingerprint = client.code_fingerprint()
     _warm_up()
-    if client.code_fingerprint() != fingerprint or client.server_paths() != (
-        socket_path,
-        lock_path,
-    ):
+    if client.code_fingerprint() != fingerprint:
         return 0  # the code changed while importing it: let the next client start anew
     try:
         idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
@@ -198,7 +195,7 @@ def serve(
     child that accepts a connection tells the server, which forks a replacement.
     """
     started = time.time()
-    served = mmap.mmap(-1, 8)  # shared with every child: commands accepted
+    served = mmap.mmap(-1, 8)  # shared with every child: commands run
     notify_read, notify_write = os.pipe()
     spares: set[int] = set()
     server_pid = os.getpid()
@@ -299,23 +296,22 @@ def _spare(
         os.write(notify, os.getpid().to_bytes(4, "big"))
         os.close(notify)
         listener.close()
-        count = int.from_bytes(served[:8], "big") + 1
-        served[:8] = count.to_bytes(8, "big")
         with connection:
             if _same_user(connection):
                 signal.signal(signal.SIGINT, signal.default_int_handler)
-                code = _handle(connection, server_pid, started, count)
+                code = _handle(connection, server_pid, started, served)
     except BaseException:  # a child must never return into the server loop
         code = 70
     finally:
         os._exit(code)
 
 
-def _handle(connection: socket.socket, server_pid: int, started: float, served: int) -> int:
+def _handle(connection: socket.socket, server_pid: int, started: float, served: mmap.mmap) -> int:
     request, fds = _read_request(connection)
     kind = request.get("kind")
     if kind == "status":
-        info = {"pid": server_pid, "started": started, "served": served - 1, "version": _version()}
+        count = int.from_bytes(served[:8], "big")
+        info = {"pid": server_pid, "started": started, "served": count, "version": _version()}
         connection.sendall(marshal.dumps(info))
         return 0
     if kind == "stop":
@@ -326,6 +322,8 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
         connection.sendall(client.FALLBACK)
         return 0
     _adopt(request, fds)
+    # Commands run (a shared page; concurrent increments may rarely miss one).
+    served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
     connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
     from taskcli.cli import run
 

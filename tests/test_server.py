@@ -393,3 +393,22 @@ def test_closed_stdin_stdout_or_stderr(pair, closed, args, code, stdout, stderr)
         if stderr is not None:
             assert result.stderr == stderr
     _same(*results)
+
+
+def test_interpreter_options_reach_the_server(make_env, tmp_path):
+    # pipx's launchers run `python -E`: a server started without -E would have
+    # other sys.flags and could never run its clients' commands.
+    env = make_env("options", server=True)
+
+    def run(*args: str) -> subprocess.CompletedProcess:
+        command = [sys.executable, "-E", "-m", "taskcli", *args]
+        return subprocess.run(command, env=env.vars, capture_output=True, cwd=tmp_path)
+
+    def status() -> dict:
+        return json.loads(run("server", "status", "--json").stdout)
+
+    run("path")
+    assert _wait_for(lambda: status()["running"])
+    served = status()["served"]
+    assert run("add", "x").stdout == b"Added task 1: x\n"
+    assert status()["served"] == served + 1
