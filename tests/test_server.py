@@ -306,7 +306,7 @@ def test_a_server_killed_mid_command_is_an_error_and_writes_nothing(pair):
     warm, _ = pair
     status = warm.warm()
     process = warm.adding(b"half\n" * 1000)
-    assert _wait_for(lambda: warm.status()["served"] > status["served"] + 1)
+    assert _wait_for(lambda: warm.status()["served"] > status["served"])  # it started
     time.sleep(0.5)
     os.killpg(status["pid"], signal.SIGKILL)  # the server and the command it runs
     out, err = process.communicate(timeout=60)
