@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 from typer.core import TyperGroup
 
-from taskcli import __version__, render
+from taskcli import __version__, client, render
 from taskcli.context import AppContext
 from taskcli.errors import Aborted, InvalidInput, TaskCliError
 
@@ -173,6 +173,7 @@ def add(
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
+        client.terminal_input()
         with render.progress("Adding tasks") as update:
             titles = _read_titles(_stdin_bytes(), TaskCreate, update)
             added = service.add_many(titles, progress=update)
@@ -332,6 +333,7 @@ def rm(
         if not stdin_is_terminal():
             raise InvalidInput("refusing to delete without confirmation; pass --yes")
         tasks = service.get_many(task_ids)
+        client.terminal_input()
         if not render.confirm_delete(tasks):
             raise Aborted("nothing deleted")
     deleted = service.delete(task_ids)

@@ -40,12 +40,35 @@ except ImportError:  # pragma: no cover - platforms without Unix sockets
     SUPPORTED = False
 
 NO_SERVER_ENV = "TASKS_NO_SERVER"
-PROTOCOL = 1
+PROTOCOL = 2
 # Messages from the server: STARTED + pid, once the command is about to run;
 # EXITED + code at its end; FALLBACK when it cannot run this command faithfully.
-STARTED, EXITED, FALLBACK = b"P", b"X", b"F"
+# HAND_BACK when the command reached a point where it would read the terminal
+# (a prompt): nothing was changed or printed, and the client runs it itself.
+STARTED, EXITED, FALLBACK, HAND_BACK = b"P", b"X", b"F", b"H"
 EXIT_SERVER_LOST = 70
+# The descriptor of the socket folder in a server the client starts.
+SERVER_FOLDER_FD = 3
 _FORWARDED = ("SIGINT", "SIGTERM")
+
+
+# Set in the command server's child that runs a command.
+in_server = False
+
+
+class HandBack(BaseException):
+    """Raised in the server's child where the command would read the terminal."""
+
+
+def terminal_input(fd: int = 0) -> None:
+    """Call just before a command reads the terminal (a prompt, titles typed at
+    the keyboard), with nothing printed or changed yet.
+
+    Job control (Ctrl-Z and fg, a background job stopped when it reads) works
+    only in the caller's own process, whose process group owns the terminal, so
+    in the command server this hands the command back to the client."""
+    if in_server and os.isatty(fd):
+        raise HandBack
 
 
 def main() -> None:
@@ -62,15 +85,15 @@ def _main() -> None:
     args = sys.argv[1:]
     if not SUPPORTED or os.environ.get(NO_SERVER_ENV) or args[:1] == ["server"]:
         _exit(run_in_process())
-    paths = server_paths()
-    if paths is None:
+    place = server_place()
+    if place is None:
         # No private place for the socket: never use or start a server.
         _exit(run_in_process())
-    code = run_through_server(paths[0])
+    code = run_through_server(place.socket)
     if code is None:
         # Output first: starting the server must not delay the command's result.
         code = finish_output(run_in_process())
-        start_server(paths)
+        start_server(place)
     _exit(code)
 
 
@@ -126,11 +149,13 @@ def _exit(code: int) -> None:
 # -- where the server lives ---------------------------------------------------------
 
 
-def socket_folder() -> str | None:
-    """A folder only this user can use: $XDG_RUNTIME_DIR/taskcli, else
-    taskcli-<uid> in the temp dir. Created 0700 if missing; None if it is not a
-    real folder owned by this user and closed to everyone else."""
-    uid = os.getuid()
+def socket_folder() -> tuple[int, str] | None:
+    """A descriptor and the path of a folder only this user can use: $XDG_RUNTIME_DIR/taskcli,
+    else taskcli-<uid> in the temp dir, created 0700 if missing. None unless it
+    is a real folder (not a symlink) owned by this user and closed to everyone
+    else. Checked on the open descriptor, and every later path goes through it
+    (/proc/self/fd/N/...), so nobody can swap the folder after the check."""
+    uid = os.geteuid()
     runtime = os.environ.get("XDG_RUNTIME_DIR")
     if runtime and os.path.isabs(runtime) and os.path.isdir(runtime):
         folder = os.path.join(runtime, "taskcli")
@@ -146,13 +171,17 @@ def socket_folder() -> str | None:
     except OSError:
         return None
     try:
-        info = os.lstat(folder)
+        fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return None
-    is_dir = (info.st_mode & 0o170000) == 0o040000  # S_ISDIR, not a symlink
-    if not is_dir or info.st_uid != uid or info.st_mode & 0o077:
-        return None
-    return folder
+    try:
+        info = os.fstat(fd)
+        if info.st_uid == uid and not info.st_mode & 0o077 and os.path.isdir(f"/proc/self/fd/{fd}"):
+            return fd, folder
+    except OSError:
+        pass
+    os.close(fd)
+    return None
 
 
 def code_fingerprint() -> str:
@@ -185,15 +214,46 @@ def code_fingerprint() -> str:
     return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
-def server_paths() -> tuple[str, str] | None:
-    """(socket, lock file) of the server for this user and this code, or None."""
-    folder = socket_folder()
-    if folder is None:
+class Place:
+    """Where the server for this user and this code lives: a descriptor of its
+    checked folder, the folder's path (for people) and the server's file stem."""
+
+    def __init__(self, folder_fd: int, folder: str, stem: str) -> None:
+        self.folder_fd, self.folder, self.stem = folder_fd, folder, stem
+
+    def via(self, name: str) -> str:
+        """A path to `name` in the folder that goes through the checked descriptor."""
+        return f"/proc/self/fd/{self.folder_fd}/{name}"
+
+    @property
+    def socket(self) -> str:
+        return self.via(self.stem + ".sock")
+
+
+def server_place() -> Place | None:
+    """Where the server for this user and this code lives, or None if nowhere."""
+    found = socket_folder()
+    if found is None:
         return None
-    stem = os.path.join(folder, f"server-{code_fingerprint()}")
-    if len(os.fsencode(stem)) > 90:  # a Unix socket path holds about 100 bytes
+    return Place(found[0], found[1], f"server-{code_fingerprint()}")
+
+
+def peer_is_ours(sock: object) -> int | None:
+    """The pid of the process listening on `sock` if it runs as this user and
+    this process can see it exactly as itself (same namespaces; a sandbox such as
+    Landlock hides it), else None. Checked before anything is sent."""
+    try:
+        credentials = sock.getsockopt(_socket.SOL_SOCKET, _socket.SO_PEERCRED, 12)
+        pid = int.from_bytes(credentials[0:4], sys.byteorder, signed=True)
+        uid = int.from_bytes(credentials[4:8], sys.byteorder, signed=True)
+        if uid != os.geteuid() or pid <= 0:
+            return None
+        for name in os.listdir("/proc/self/ns"):
+            if os.readlink(f"/proc/{pid}/ns/{name}") != os.readlink(f"/proc/self/ns/{name}"):
+                return None
+    except (OSError, ValueError):
         return None
-    return stem + ".sock", stem + ".lock"
+    return pid
 
 
 # -- talking to it ------------------------------------------------------------------
@@ -209,16 +269,26 @@ def run_through_server(path: str) -> int | None:
         # and the socket would take that descriptor's number.
         return None
     sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    cwd = -1
     try:
         sock.connect(path)
+        if peer_is_ours(sock) is None:
+            sock.close()
+            return None
+        # The working folder itself, not its name: it may have been renamed or
+        # deleted, and the command must see exactly what this process would.
+        cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
         message = _request()
-        fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2))
+        fds = b"".join(fd.to_bytes(4, sys.byteorder, signed=True) for fd in (0, 1, 2, cwd))
         sent = sock.sendmsg([message], [(_socket.SOL_SOCKET, _socket.SCM_RIGHTS, fds)])
         if sent < len(message):
             sock.sendall(message[sent:])
     except OSError:
         sock.close()
         return None
+    finally:
+        if cwd >= 0:
+            os.close(cwd)
     return _wait(sock)
 
 
@@ -244,14 +314,27 @@ def _request() -> bytes:
             "kind": "run",
             "argv": [os.fsencode(arg) for arg in sys.argv],
             "env": {os.fsencode(k): os.fsencode(v) for k, v in os.environ.items()},
-            "cwd": os.fsencode(os.getcwd()),
             "umask": _umask(),
             "streams": streams,
             "fs_encoding": sys.getfilesystemencoding(),
             "flags": tuple(sys.flags),
+            "ignored": _ignored_signals(),
         }
     )
     return len(body).to_bytes(4, "big") + body
+
+
+def _ignored_signals() -> list[int]:
+    """Signals this process ignores (as a background job ignores SIGINT): the
+    command must ignore them too."""
+    ignored = []
+    for signum in range(1, _signal.NSIG):
+        try:
+            if _signal.getsignal(signum) == _signal.SIG_IGN:
+                ignored.append(signum)
+        except (ValueError, OSError):
+            pass
+    return ignored
 
 
 def _interrupted(signum: int) -> int:
@@ -272,7 +355,13 @@ def _umask() -> int:
 
 
 def _wait(sock: object) -> int | None:
-    """Wait for the command's end, forwarding SIGINT and SIGTERM to it."""
+    """Wait for the command's end, forwarding SIGINT and SIGTERM to it and
+    suspending it with this process (Ctrl-Z, then fg).
+
+    The command dies with this process: the server's child is killed by SIGIO
+    when this end of the socket closes, so a client killed by any signal (kill -9,
+    a closed terminal's SIGHUP) never leaves its command running.
+    """
     child: list[int] = []
     pending: list[int] = []  # signals that arrived before the child's pid
     forwarded: list[int] = []
@@ -287,21 +376,43 @@ def _wait(sock: object) -> int | None:
         except OSError:
             pass
 
+    def suspend(signum: int, frame: object) -> None:
+        # Stop the command first, then this process as SIGTSTP would have; run
+        # on from here after SIGCONT (fg or bg), and let the command go on too.
+        if child:
+            try:
+                os.kill(child[0], _signal.SIGSTOP)
+            except OSError:
+                pass
+        _signal.signal(_signal.SIGTSTP, _signal.SIG_DFL)
+        os.kill(os.getpid(), _signal.SIGTSTP)
+        _signal.signal(_signal.SIGTSTP, suspend)
+        if child:
+            try:
+                os.kill(child[0], _signal.SIGCONT)
+            except OSError:
+                pass
+
     previous = {}
-    for name in _FORWARDED:
-        number = getattr(_signal, name)
-        previous[number] = _signal.signal(number, forward)
+    handlers = [(getattr(_signal, name), forward) for name in _FORWARDED]
+    handlers.append((_signal.SIGTSTP, suspend))
+    for number, handler in handlers:
+        # An ignored signal stays ignored, here and in the command.
+        if _signal.getsignal(number) != _signal.SIG_IGN:
+            previous[number] = _signal.signal(number, handler)
     received = b""
     try:
         while True:
             try:
                 chunk = sock.recv(64)
+            except InterruptedError:
+                continue
             except OSError:
                 chunk = b""
             if not chunk:
                 break
             received += chunk
-            if received[:1] == FALLBACK:
+            if received[:1] in (FALLBACK, HAND_BACK):
                 break
             if received[:1] == STARTED and len(received) >= 9:
                 child.append(int.from_bytes(received[1:9], "big"))
@@ -314,10 +425,12 @@ def _wait(sock: object) -> int | None:
         sock.close()
         for number, handler in previous.items():
             _signal.signal(number, handler)
-    if not child:
-        # Nothing started: run the command here, unless the user already
-        # interrupted it.
-        return _interrupted(pending[-1]) if pending else None
+    if received[:1] == HAND_BACK or not child:
+        # Nothing started, or the command stopped before changing or printing
+        # anything where it would read the terminal (job control works only
+        # here): run it in this process, unless the user already interrupted it.
+        signals = pending + forwarded
+        return _interrupted(signals[-1]) if signals else None
     if forwarded:
         # The command died of the signal we passed on: end as it would have.
         return _interrupted(forwarded[-1])
@@ -331,13 +444,17 @@ def _wait(sock: object) -> int | None:
 # -- starting it --------------------------------------------------------------------
 
 
-def start_server(paths: tuple[str, str]) -> None:
+def start_server(place: Place) -> None:
     """Start a server in the background unless one is running or starting."""
     import fcntl
 
-    socket_path, lock_path = paths
     try:
-        lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        lock = os.open(
+            place.stem + ".lock",
+            os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC,
+            0o600,
+            dir_fd=place.folder_fd,
+        )
     except OSError:
         return
     try:
@@ -349,19 +466,23 @@ def start_server(paths: tuple[str, str]) -> None:
     # The server imports taskcli from where this process did (never from a
     # taskcli folder in the working directory, which -c would put first), under
     # the same interpreter options (pipx's launchers run python -E). Its stdio is
-    # /dev/null, it has a session of its own, and every other descriptor is
-    # close-on-exec already (PEP 446).
+    # /dev/null, it has a session of its own, it gets the checked socket folder
+    # as descriptor 3, and every other descriptor is close-on-exec (PEP 446).
     parent = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     code = (
         "import sys; sys.path[0:0 if getattr(sys.flags, 'safe_path', 0) else 1] = "
         "[sys.argv[1]]; from taskcli.server import main; sys.exit(main(sys.argv[2:]))"
     )
-    argv = [sys.executable, *_interpreter_options(), "-c", code, parent, socket_path, lock_path]
-    null = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    argv = [sys.executable, *_interpreter_options(), "-c", code, parent, place.stem]
+    actions = [(os.POSIX_SPAWN_OPEN, fd, os.devnull, os.O_RDWR, 0) for fd in (0, 1, 2)]
+    folder = os.dup(place.folder_fd)  # never 3 itself: dup2 onto itself keeps close-on-exec
+    actions.append((os.POSIX_SPAWN_DUP2, folder, SERVER_FOLDER_FD))
     try:
-        os.posix_spawn(sys.executable, argv, os.environ, file_actions=null, setsid=True)
+        os.posix_spawn(sys.executable, argv, os.environ, file_actions=actions, setsid=True)
     except (OSError, AttributeError, TypeError):
         pass
+    finally:
+        os.close(folder)
 
 
 # sys.flags fields set by a command-line option of their own.
@@ -406,6 +527,8 @@ def _ask(path: str, kind: str) -> dict | None:
     try:
         sock.settimeout(5)
         sock.connect(path)
+        if peer_is_ours(sock) is None:
+            return None
         sock.sendall(len(body).to_bytes(4, "big") + body)
         answer = b""
         while chunk := sock.recv(65536):
@@ -425,16 +548,12 @@ def server_status() -> dict:
         return {**status, "enabled": False, "reason": "this platform cannot pass file descriptors"}
     if os.environ.get(NO_SERVER_ENV):
         status.update(enabled=False, reason=f"{NO_SERVER_ENV} is set")
-    paths = server_paths()
-    if paths is None:
-        reason = (
-            "no private folder for its socket (wrong owner or permissions)"
-            if socket_folder() is None
-            else "the path of its socket would be too long"
-        )
+    place = server_place()
+    if place is None:
+        reason = "no private folder for its socket (wrong owner or permissions)"
         return {**status, "enabled": False, "reason": reason}
-    status["socket"] = paths[0]
-    answer = _ask(paths[0], "status")
+    status["socket"] = os.path.join(place.folder, place.stem + ".sock")
+    answer = _ask(place.socket, "status")
     if answer is not None:
         status.update(answer, running=True)
     return status
@@ -442,13 +561,13 @@ def server_status() -> dict:
 
 def stop_servers() -> list[int]:
     """Stop every command server of this user (any version); the pids stopped."""
-    folder = socket_folder()
-    if folder is None or not SUPPORTED:
+    place = server_place() if SUPPORTED else None
+    if place is None:
         return []
     stopped = []
-    for name in sorted(os.listdir(folder)):
+    for name in sorted(os.listdir(place.folder_fd)):
         if name.startswith("server-") and name.endswith(".sock"):
-            answer = _ask(os.path.join(folder, name), "stop")
+            answer = _ask(place.via(name), "stop")
             if answer and "pid" in answer:
                 stopped.append(answer["pid"])
     return stopped

@@ -29,11 +29,12 @@ import os
 import select
 import signal
 import socket
+import stat
 import sys
 import tempfile
 import time
 
-from taskcli import client
+from taskcli import client, peer
 
 DEFAULT_IDLE = 600.0
 CHECK_EVERY = 2.0
@@ -43,12 +44,20 @@ _MAX_REQUEST = 16 * 2**20
 
 
 def main(argv: list[str]) -> int:
-    socket_path, lock_path = argv
+    (stem,) = argv
     os.chdir("/")  # hold no user folder busy
-    lock = _take_lock(lock_path)
+    folder = client.SERVER_FOLDER_FD
+    try:
+        info = os.fstat(folder)
+    except OSError:
+        return 1
+    if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not stat.S_ISDIR(info.st_mode):
+        return 1  # not the private folder a client hands over
+    os.set_inheritable(folder, False)
+    lock = _take_lock(folder, stem + ".lock")
     if lock is None:
         return 0  # another server runs or is starting
-    _sweep(os.path.dirname(lock_path), lock_path)
+    _sweep(folder, stem + ".lock")
     fingerprint = client.code_fingerprint()
     _warm_up()
     if client.code_fingerprint() != fingerprint:
@@ -57,20 +66,22 @@ def main(argv: list[str]) -> int:
         idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
     except ValueError:
         idle = DEFAULT_IDLE
-    listener = _listen(socket_path)
-    bound = os.stat(socket_path).st_ino
+    name = stem + ".sock"
+    listener = _listen(folder, name)
+    bound = os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino
     try:
-        serve(listener, socket_path, bound, fingerprint, idle, lock)
+        serve(listener, folder, name, bound, fingerprint, idle, lock)
     finally:
-        _remove_if_ours(socket_path, bound)
+        _remove_if_ours(folder, name, bound)
         listener.close()
     return 0
 
 
-def _take_lock(lock_path: str) -> int | None:
+def _take_lock(folder: int, name: str) -> int | None:
     import fcntl
 
-    lock = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+    lock = os.open(name, flags, 0o600, dir_fd=folder)
     try:
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -79,24 +90,23 @@ def _take_lock(lock_path: str) -> int | None:
     return lock
 
 
-def _sweep(folder: str, own_lock: str) -> None:
+def _sweep(folder: int, own_lock: str) -> None:
     """Remove the files of servers that are gone (older code): lock files nobody
     holds, and their sockets."""
     import fcntl
 
     for name in os.listdir(folder):
-        path = os.path.join(folder, name)
-        if not (name.startswith("server-") and name.endswith(".lock")) or path == own_lock:
+        if not (name.startswith("server-") and name.endswith(".lock")) or name == own_lock:
             continue
         try:
-            lock = os.open(path, os.O_RDWR)
+            lock = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
         except OSError:
             continue
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            for stale in (path[: -len(".lock")] + ".sock", path):
+            for stale in (name[: -len(".lock")] + ".sock", name):
                 with contextlib.suppress(FileNotFoundError):
-                    os.unlink(stale)
+                    os.unlink(stale, dir_fd=folder)
         except OSError:
             pass  # held: that server is alive
         finally:
@@ -139,6 +149,8 @@ def _warm_up() -> None:
 
     configure_mappers()
     taskcli.cli.command()
+    with contextlib.suppress(ImportError):
+        import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
     _run_scratch_commands(_WARM_UP)
     gc.collect()
     gc.freeze()
@@ -161,31 +173,37 @@ def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
             sys.stdin, sys.stdout, sys.stderr = streams
 
 
-def _listen(path: str) -> socket.socket:
+def _listen(folder: int, name: str) -> socket.socket:
     # The lock is ours, so a socket file here is a dead server's: replace it.
     with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)
+        os.unlink(name, dir_fd=folder)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old_mask = os.umask(0o177)
     try:
-        listener.bind(path)
+        listener.bind(f"/proc/self/fd/{folder}/{name}")
     finally:
         os.umask(old_mask)
     listener.listen(64)
     return listener
 
 
-def _remove_if_ours(path: str, bound: int) -> None:
+def _remove_if_ours(folder: int, name: str, bound: int) -> None:
     """Remove the socket file unless another server has replaced it."""
     try:
-        if os.stat(path).st_ino == bound:
-            os.unlink(path)
+        if os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino == bound:
+            os.unlink(name, dir_fd=folder)
     except OSError:
         pass
 
 
 def serve(
-    listener: socket.socket, path: str, bound: int, fingerprint: str, idle: float, lock: int
+    listener: socket.socket,
+    folder: int,
+    name: str,
+    bound: int,
+    fingerprint: str,
+    idle: float,
+    lock: int,
 ) -> None:
     """Keep SPARES forked children waiting in accept() until told to stop.
 
@@ -231,7 +249,7 @@ def serve(
                     spares.discard(int.from_bytes(pending[:4], "big"))
                     pending = pending[4:]
                 last = time.monotonic()
-            elif time.monotonic() - last > idle or _stale(path, bound, fingerprint):
+            elif time.monotonic() - last > idle or _stale(folder, name, bound, fingerprint):
                 return
     finally:
         for pid in spares:
@@ -247,22 +265,27 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def _stale(path: str, bound: int, fingerprint: str) -> bool:
+def _stale(folder: int, name: str, bound: int, fingerprint: str) -> bool:
     try:
-        if os.stat(path).st_ino != bound:
+        if os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino != bound:
             return True
     except OSError:
         return True
     return client.code_fingerprint() != fingerprint
 
 
-def _same_user(connection: socket.socket) -> bool:
+def _peer(connection: socket.socket) -> tuple[int, int]:
+    """(pid, uid) of the process that connected."""
     import struct
 
     size = struct.calcsize("3i")
     credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
-    _pid, uid, _gid = struct.unpack("3i", credentials)
-    return uid == os.getuid()
+    pid, uid, _gid = struct.unpack("3i", credentials)
+    return pid, uid
+
+
+def _same_user(connection: socket.socket) -> bool:
+    return _peer(connection)[1] == os.geteuid()
 
 
 # -- in the forked child ------------------------------------------------------------
@@ -298,7 +321,6 @@ def _spare(
         listener.close()
         with connection:
             if _same_user(connection):
-                signal.signal(signal.SIGINT, signal.default_int_handler)
                 code = _handle(connection, server_pid, started, served)
     except BaseException:  # a child must never return into the server loop
         code = 70
@@ -307,6 +329,8 @@ def _spare(
 
 
 def _handle(connection: socket.socket, server_pid: int, started: float, served: mmap.mmap) -> int:
+    pidfd = peer.peer_pidfd(connection)
+    pid, _uid = _peer(connection)
     request, fds = _read_request(connection)
     kind = request.get("kind")
     if kind == "status":
@@ -321,15 +345,54 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
     if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(client.FALLBACK)
         return 0
-    _adopt(request, fds)
+    try:
+        # Exactly the caller's rights, or the caller runs the command itself.
+        peer.check_and_adopt(pid)
+    except peer.Refused:
+        connection.sendall(client.FALLBACK)
+        return 0
+    if not peer.still_same_process(pidfd, pid):
+        connection.sendall(client.FALLBACK)
+        return 0
+    _adopt(request, fds, pid)
+    if not _follow_the_caller(connection):
+        return 0  # the caller is gone already: nothing to run for
     # Commands run (a shared page; concurrent increments may rarely miss one).
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
     connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
     from taskcli.cli import run
 
-    code = client.finish_output(run())
+    client.in_server = True
+    try:
+        code = run()
+    except client.HandBack:
+        # Nothing was printed or changed: the client runs the command itself, and
+        # what the command buffered here is dropped with this process.
+        connection.sendall(client.HAND_BACK)
+        os._exit(0)
+    code = client.finish_output(code)
     connection.sendall(client.EXITED + code.to_bytes(4, "big", signed=True))
     return code
+
+
+def _follow_the_caller(connection: socket.socket) -> bool:
+    """Die with the caller: when its end of the socket closes (killed, terminal
+    hung up), the kernel sends this process SIGIO, whose default action ends it
+    before the command commits anything more, as it would have ended in-process.
+    False if the caller has gone already."""
+    import fcntl
+
+    signal.signal(signal.SIGIO, signal.SIG_DFL)
+    fd = connection.fileno()
+    fcntl.fcntl(fd, fcntl.F_SETOWN, os.getpid())
+    fcntl.fcntl(fd, fcntl.F_SETFL, fcntl.fcntl(fd, fcntl.F_GETFL) | os.O_ASYNC)
+    try:
+        # The client sends nothing after its request: anything readable is its end.
+        return connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) != b""
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
 
 
 def _version() -> str:
@@ -340,7 +403,7 @@ def _version() -> str:
 
 def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
     connection.settimeout(_REQUEST_TIMEOUT)
-    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 3)
+    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 4)
     while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
         if len(data) >= 4 and int.from_bytes(data[:4], "big") > _MAX_REQUEST:
             raise ValueError("request too large")
@@ -360,19 +423,38 @@ def _can_run_faithfully(request: dict, fds: list[int]) -> bool:
     return (
         request.get("protocol") == client.PROTOCOL
         and request.get("kind") == "run"
-        and len(fds) == 3
+        and len(fds) == 4
         and request.get("fs_encoding") == sys.getfilesystemencoding()
         and request.get("flags") == tuple(sys.flags)
+        and isinstance(request.get("ignored"), list)
     )
 
 
-def _adopt(request: dict, fds: list[int]) -> None:
-    """Become the client's process: its fds, directory, umask, environment, argv."""
-    for target, fd in enumerate(fds):
+# Signals whose handling the server's child keeps as its own: SIGIO ends it with
+# its caller; Python itself ignores SIGPIPE and SIGXFSZ in every process.
+_OWN_SIGNALS = {signal.SIGIO, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGKILL, signal.SIGSTOP}
+
+
+def _adopt(request: dict, fds: list[int], pid: int) -> None:
+    """Become the client's process: its fds, directory, umask, signal
+    dispositions, environment, argv, and the shell above it."""
+    stdio, cwd = fds[:3], fds[3]
+    for target, fd in enumerate(stdio):
         os.dup2(fd, target)
         os.close(fd)
-    os.chdir(request["cwd"])
+    os.fchdir(cwd)
+    os.close(cwd)
     os.umask(request["umask"])
+    ignored = set(request["ignored"])
+    for signum in signal.valid_signals() - _OWN_SIGNALS:
+        if signum in ignored:
+            handler = signal.SIG_IGN
+        elif signum == signal.SIGINT:
+            handler = signal.default_int_handler
+        else:
+            handler = signal.SIG_DFL
+        with contextlib.suppress(OSError, ValueError):
+            signal.signal(signum, handler)
     os.environ.clear()
     os.environ.update({os.fsdecode(k): os.fsdecode(v) for k, v in request["env"].items()})
     sys.argv = [os.fsdecode(arg) for arg in request["argv"]]
@@ -380,6 +462,21 @@ def _adopt(request: dict, fds: list[int]) -> None:
         _stream(fd, mode, settings)
         for fd, mode, settings in zip((0, 1, 2), ("r", "w", "w"), request["streams"], strict=True)
     )
+    _detect_shell_from(pid)
+
+
+def _detect_shell_from(pid: int) -> None:
+    """Shell completion finds the user's shell among this process's ancestors;
+    here those are the server's, so start the search from the caller."""
+    shellingham = sys.modules.get("shellingham")
+    if shellingham is None:
+        return
+    detect = shellingham.detect_shell
+
+    def detect_shell(pid_: int | None = None, max_depth: int = 10) -> tuple[str, str]:
+        return detect(pid_ or pid, max_depth)
+
+    shellingham.detect_shell = detect_shell
 
 
 def _stream(fd: int, mode: str, settings: tuple | None) -> io.TextIOWrapper | None:
