@@ -14,15 +14,26 @@ import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timezone
-from itertools import chain, islice
+from functools import partial
+from itertools import chain, islice, repeat
+from operator import is_not, itemgetter
 from typing import Any, Protocol
 
 from taskcli.errors import OutputError
+from taskcli.validation import LISTED_TIME, check_stored, is_listed_time
 
-# Characters a terminal would act on rather than show: C0/C1 controls (ESC starts
-# ANSI and OSC sequences), DEL, bidi overrides and isolates, line separators, and
-# lone surrogates. Descriptions keep their newlines and tabs.
-_UNSAFE_BEYOND_C0 = "\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069\u2028\u2029\ud800-\udfff"
+# Characters a terminal would act on or hide rather than show: C0/C1 controls (ESC
+# starts ANSI and OSC sequences), DEL, line separators, lone surrogates, and every
+# format character (Unicode category Cf, as of Unicode 15): bidi overrides and
+# isolates, zero-width spaces and joiners, the byte-order mark, soft hyphen, tags.
+# Descriptions keep their newlines and tabs.
+_FORMAT = (
+    "\xad\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u180e\u200b-\u200f"
+    "\u202a-\u202e\u2060-\u2064\u2066-\u206f\ufeff\ufff9-\ufffb\U000110bd\U000110cd"
+    "\U00013430-\U0001343f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a\U000e0001"
+    "\U000e0020-\U000e007f"
+)
+_UNSAFE_BEYOND_C0 = f"\x7f-\x9f\u2028\u2029\ud800-\udfff{_FORMAT}"
 _UNSAFE_IN_LINE = re.compile(f"[\x00-\x1f{_UNSAFE_BEYOND_C0}]")
 _UNSAFE_IN_TEXT = re.compile(f"[\x00-\x08\x0b-\x1f{_UNSAFE_BEYOND_C0}]")
 
@@ -45,7 +56,9 @@ class TaskLike(Protocol):
 
 def _escape(match: re.Match[str]) -> str:
     code = ord(match.group())
-    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    return f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def literal(text: str, multiline: bool = False) -> str:
@@ -63,8 +76,9 @@ def timestamp(value: Time | None) -> str | None:
     if value is None or isinstance(value, str):
         return value
     if value.tzinfo is not None:
-        value = value.astimezone(timezone.utc)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        value = value.astimezone(timezone.utc).replace(tzinfo=None)
+    # Not strftime: its %Y writes the year 1 as '1', not '0001'.
+    return value.isoformat(timespec="microseconds") + "Z"
 
 
 def age(value: Time, now: datetime | None = None) -> str:
@@ -143,6 +157,7 @@ def json_array(tasks: Iterable[TaskLike]) -> None:
     first = True
     for chunk in _chunks(tasks):
         if isinstance(chunk[0], tuple):
+            _check_rows(chunk)
             # Listing rows (TaskRow: times already RFC 3339 text), formatted in one
             # comprehension: byte for byte what json.dumps(task_dict(row)) writes
             # (a test holds it to that), without a dict or a call per row.
@@ -168,6 +183,41 @@ def _chunks(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
         yield chunk
 
 
+_TITLE, _DESCRIPTION, _DONE = itemgetter(1), itemgetter(2), itemgetter(3)
+_CREATED, _UPDATED, _COMPLETED = itemgetter(4), itemgetter(5), itemgetter(6)
+_LISTED_TIMES = re.compile(f"(?:{LISTED_TIME.pattern}\n)*{LISTED_TIME.pattern}")
+_LISTED_TIME_LENGTH = len("2026-11-26T17:02:27.356578Z")
+_is_set = partial(is_not, None)
+
+
+def _check_rows(rows: list[Any]) -> None:
+    """Raise DamagedTask unless every listing row holds only what taskcli stores.
+
+    Times are written into the output as they were read, so each must be one
+    taskcli wrote. They are checked a block at a time, joined by newlines, with one
+    match and a length (well-formed times have one length and no newline, so the
+    block has exactly as many as it should); the rest are C-level passes. All of it
+    costs a few percent of writing the rows."""
+    if not isinstance(rows[0], tuple):
+        return  # Task objects, checked as they were loaded
+    completed = list(filter(_is_set, map(_COMPLETED, rows)))
+    count = 2 * len(rows) + len(completed)
+    try:
+        times = "\n".join([*map(_CREATED, rows), *map(_UPDATED, rows), *completed])
+    except TypeError:  # a time that is not text
+        times = ""
+    if not (
+        len(times) == count * (_LISTED_TIME_LENGTH + 1) - 1
+        and _LISTED_TIMES.fullmatch(times)
+        and all(map(isinstance, map(_TITLE, rows), repeat(str)))
+        and all(map(isinstance, map(_DESCRIPTION, rows), repeat((str, type(None)))))
+        and list(map(bool, map(_DONE, rows))) == list(map(_is_set, map(_COMPLETED, rows)))
+    ):
+        for row in rows:
+            task_id, title, description, done, *times_read = row
+            check_stored(task_id, title, description, done, times_read, is_listed_time)
+
+
 def json_value(value: Any) -> None:
     """Any JSON value on one line (for outputs other than tasks)."""
     import json
@@ -189,6 +239,7 @@ def task_list(tasks: Iterable[TaskLike], empty_message: str, widest_id: int = 0)
         _table(iter(tasks), empty_message, widest_id)
         return
     for chunk in _chunks(tasks):
+        _check_rows(chunk)
         _write(
             "".join(
                 f"{task.id}\t{'done' if task.done else 'pending'}\t{literal(task.title)}\t"
@@ -211,6 +262,7 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
     if not head:
         _write(empty_message + "\n")
         return
+    _check_rows(head)
     from rich.cells import cell_len
 
     console = _console()
@@ -252,7 +304,7 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
     )
     _write(f"{bold[0]}{header}{bold[1]}\n")
     plain_start, plain_end = cyan[0], f"{cyan[1]}{pending}"
-    for chunk in chain([head], _chunks(rows)):
+    for chunk in chain([head], map(_checked, _chunks(rows))):
         # Pending tasks with short, plain ASCII titles (nearly all) are formatted
         # right here; the rest go through lines().
         _write(
@@ -272,6 +324,11 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
 
 
 _NO_CODES = ("", "")
+
+
+def _checked(rows: list[Any]) -> list[Any]:
+    _check_rows(rows)
+    return rows
 
 
 def _codes(console: Any, style: str) -> tuple[str, str]:

@@ -3,13 +3,19 @@
 Pure functions with no third-party imports: they are cheap to call once per
 line of a 100,000-line `tasks add -`. They raise InvalidInput, which pydantic lets
 through its validators unchanged, so the input models raise it too.
+
+The rules for what taskcli itself stores are here too: output checks every task it
+reads against them, so a file changed behind taskcli's back cannot make the output
+break its contract.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
+from typing import Any
 
-from taskcli.errors import InvalidInput
+from taskcli.errors import DamagedTask, InvalidInput
 
 TITLE_MAX = 500
 DESCRIPTION_MAX = 65_536
@@ -52,3 +58,49 @@ def clean_description(value: str | None) -> str | None:
         )
     _check_text(value, "description", _DESCRIPTION_CONTROL)
     return value
+
+
+# -- what taskcli itself stores -----------------------------------------------------
+# A stored time is what taskcli writes: UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (or with
+# ISO's 'T', which listings cannot tell apart: they read the time as RFC 3339 text,
+# 'YYYY-MM-DDTHH:MM:SS.ffffffZ'). The patterns accept only real dates, leap days
+# included, so a value they pass always parses, and cost one match per value.
+_LEAP_YEAR = r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    r"(?:(?!0000)[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    f"|{_LEAP_YEAR}-02-29)"
+)
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}"
+STORED_TIME = re.compile(f"{_DATE}[ T]{_CLOCK}")
+LISTED_TIME = re.compile(f"{_DATE}T{_CLOCK}Z")
+
+
+def check_stored(
+    task_id: Any,
+    title: Any,
+    description: Any,
+    done: Any,
+    times: Sequence[Any],
+    is_time: Callable[[Any], Any],
+) -> None:
+    """Raise DamagedTask naming the first field of a stored task that taskcli would
+    never have written. `times` are created_at, updated_at and completed_at as read;
+    `is_time(value)` tells whether one is a well-formed time."""
+    if not isinstance(title, str):
+        raise DamagedTask(task_id, "title", title, "text")
+    if description is not None and not isinstance(description, str):
+        raise DamagedTask(task_id, "description", description, "text or null")
+    created_at, updated_at, completed_at = times
+    for field, value in (("created_at", created_at), ("updated_at", updated_at)):
+        if not is_time(value):
+            raise DamagedTask(task_id, field, value, "a time as taskcli writes it")
+    if done and not is_time(completed_at):
+        raise DamagedTask(task_id, "completed_at", completed_at, "the time a done task was done")
+    if not done and completed_at is not None:
+        raise DamagedTask(task_id, "completed_at", completed_at, "null (the task is not done)")
+
+
+def is_listed_time(value: Any) -> bool:
+    """Whether `value` is a time as listings read it (RFC 3339 text)."""
+    return isinstance(value, str) and LISTED_TIME.fullmatch(value) is not None
