@@ -145,7 +145,7 @@ def _adopt(pid: int) -> None:
     )
     theirs = _cgroups(pid)
     if theirs != _cgroups("self"):
-        _join_cgroup(theirs)
+        _join_cgroup(theirs, _cgroups("self"))
         if _cgroups("self") != theirs:
             raise Refused("cgroup differs")
 
@@ -164,18 +164,19 @@ def _write(path: str, data: bytes) -> None:
         file.write(data)
 
 
-def _join_cgroup(theirs: str) -> None:
-    """Move this process into the caller's cgroup v2 (a unified hierarchy only:
-    the v1 hierarchies each have their own rules, so a difference there is a
-    refusal)."""
-    lines = theirs.splitlines()
-    if len(lines) != 1 or not lines[0].startswith("0::"):
+def _join_cgroup(theirs: str, mine: str) -> None:
+    """Move this process into the caller's cgroup v2 (the unified hierarchy
+    only: the v1 hierarchies each have their own rules, so a difference there
+    is a refusal)."""
+    different = set(theirs.splitlines()) ^ set(mine.splitlines())
+    target = [line[3:] for line in theirs.splitlines() if line.startswith("0::")]
+    if not target or any(not line.startswith("0::") for line in different):
         raise Refused("cgroup differs")
     with open("/proc/self/mounts") as mounts:
         roots = [line.split()[1] for line in mounts if line.split()[2:3] == ["cgroup2"]]
     for root in roots:
         try:
-            _write(os.path.join(root + lines[0][3:], "cgroup.procs"), str(os.getpid()).encode())
+            _write(os.path.join(root + target[0], "cgroup.procs"), str(os.getpid()).encode())
             return
         except OSError:
             continue

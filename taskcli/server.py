@@ -27,6 +27,7 @@ import marshal
 import mmap
 import os
 import select
+import shutil
 import signal
 import socket
 import stat
@@ -58,6 +59,9 @@ def main(argv: list[str]) -> int:
     if lock is None:
         return 0  # another server runs or is starting
     _sweep(folder, stem + ".lock")
+    global _SCRATCH
+    _SCRATCH = f"/proc/self/fd/{folder}/{stem}.scratch"
+    shutil.rmtree(_SCRATCH, ignore_errors=True)  # a killed predecessor's
     fingerprint = client.code_fingerprint()
     _warm_up()
     if client.code_fingerprint() != fingerprint:
@@ -74,6 +78,7 @@ def main(argv: list[str]) -> int:
     finally:
         _remove_if_ours(folder, name, bound)
         listener.close()
+        shutil.rmtree(_SCRATCH, ignore_errors=True)
     return 0
 
 
@@ -104,7 +109,9 @@ def _sweep(folder: int, own_lock: str) -> None:
             continue
         try:
             fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            for stale in (name[: -len(".lock")] + ".sock", name):
+            stem = name[: -len(".lock")]
+            shutil.rmtree(f"/proc/self/fd/{folder}/{stem}.scratch", ignore_errors=True)
+            for stale in (stem + ".sock", name):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(stale, dir_fd=folder)
         except OSError:
@@ -157,11 +164,20 @@ def _warm_up() -> None:
     gc.enable()
 
 
+# The server's scratch folder, inside its private socket folder: a spare killed
+# while it warms up leaves files there, which the server removes when it exits
+# (or the next server, when it starts).
+_SCRATCH = ""
+
+
 def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
-    """Run commands on a new database in a temporary folder, output discarded."""
+    """Run commands on a new database in a scratch folder, output discarded."""
     from taskcli.cli import run
 
-    with tempfile.TemporaryDirectory(prefix="taskcli-warm-up-") as scratch:
+    scratch = os.path.join(_SCRATCH or tempfile.gettempdir(), f"warm-{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    os.makedirs(scratch, 0o700)
+    try:
         database = os.path.join(scratch, "tasks.db")
         streams = sys.stdin, sys.stdout, sys.stderr
         try:
@@ -171,6 +187,8 @@ def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
                 run(["--db", database, *args])
         finally:
             sys.stdin, sys.stdout, sys.stderr = streams
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
 
 
 def _listen(folder: int, name: str) -> socket.socket:
@@ -255,6 +273,10 @@ def serve(
         for pid in spares:
             with contextlib.suppress(OSError):
                 os.kill(pid, signal.SIGTERM)
+        # Gone before the scratch folder is removed, which one may be writing to.
+        deadline = time.monotonic() + 2
+        while any(_alive(pid) for pid in spares) and time.monotonic() < deadline:
+            time.sleep(0.01)
 
 
 def _alive(pid: int) -> bool:
