@@ -11,20 +11,66 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
-from typer.core import TyperGroup
+from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from taskcli import __version__, client, render
 from taskcli.context import AppContext
-from taskcli.errors import Aborted, InvalidInput, TaskCliError
+from taskcli.errors import EXIT_CODE_SUMMARY, Aborted, ExitCode, InvalidInput, TaskCliError
 
 if TYPE_CHECKING:
     from taskcli.models import TaskCreate
 
 MAX_ID = 2**63 - 1
-EXIT_INTERNAL = 70
 
 
-class TasksGroup(TyperGroup):
+class _HelpArgument(TyperArgument):
+    """An argument as --help shows it: `ID`, `ID...`, `[ID]...` (Typer's own reads
+    `{ID...}...` and adds a `<list[int]>` type column)."""
+
+    @property
+    def display_name_raw(self) -> str:
+        return (self.metavar or self.name.upper()) + ("..." if self.nargs != 1 else "")
+
+    def get_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [self.display_name_raw if self.required else f"[{self.display_name_raw}]"]
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return None
+
+
+class _HelpOption(TyperOption):
+    """An option as --help shows it: a flag alone, a value by its metavar (Typer's own
+    shows `<bool>` beside every flag)."""
+
+    def display_type_rich(self, ctx: typer.Context) -> str | None:
+        return None if self.is_flag else super().display_type_rich(ctx)
+
+
+class _Help:
+    """Clean help for a command or group: Typer gives no way to choose the class of
+    its parameters (the --help option included), so they are given ours here."""
+
+    def get_params(self, ctx: typer.Context) -> list[Any]:
+        params = super().get_params(ctx)  # type: ignore[misc]
+        for param in params:
+            if type(param) is TyperArgument:
+                param.__class__ = _HelpArgument
+            elif type(param) is TyperOption:
+                param.__class__ = _HelpOption
+        return params
+
+    def make_context(self, *args: Any, **kwargs: Any) -> Any:
+        # Parsing the command line runs --help, --version and the completion options,
+        # the only output not written by render: a failed write is an output error.
+        with render.writing():
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+
+
+class TasksCommand(_Help, TyperCommand):
+    """A command with clean help."""
+
+
+class TasksGroup(_Help, TyperGroup):
     """Runs a command and turns every failure into one `Error:` line and an exit code."""
 
     def main(  # type: ignore[override]
@@ -35,6 +81,7 @@ class TasksGroup(TyperGroup):
         standalone_mode: bool = True,
         **extra: Any,
     ) -> Any:
+        render.tolerate_unencodable_output()
         code = run_guarded(
             lambda: super(TasksGroup, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra
@@ -43,6 +90,10 @@ class TasksGroup(TyperGroup):
         if standalone_mode:
             sys.exit(code)
         return code
+
+    def _main_shell_completion(self, *args: Any, **kwargs: Any) -> None:
+        with render.writing():
+            super()._main_shell_completion(*args, **kwargs)
 
 
 def run_guarded(invoke: Any) -> int:
@@ -53,18 +104,18 @@ def run_guarded(invoke: Any) -> int:
         return result if isinstance(result, int) else 0
     except TaskCliError as error:
         render.error(str(error))
-        return error.exit_code
+        return int(error.exit_code)
     except typer.Abort:
         render.error("aborted")
-        return 1
+        return int(ExitCode.FAILED)
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from
         # complaining when it flushes stdout at exit.
         with contextlib.suppress(OSError, ValueError):
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return 1
+        return int(ExitCode.FAILED)
     except KeyboardInterrupt:
-        return 130
+        return int(ExitCode.INTERRUPTED)
     except Exception as error:
         # Click's own errors (usage errors among them) carry an exit code and a message.
         if hasattr(error, "exit_code") and hasattr(error, "format_message"):
@@ -77,14 +128,16 @@ def run_guarded(invoke: Any) -> int:
         if os.environ.get("TASKS_DEBUG"):
             raise
         render.error(f"internal error ({type(error).__name__}: {error}); please report it")
-        return EXIT_INTERNAL
+        return int(ExitCode.INTERNAL)
 
 
 app = typer.Typer(
     name="tasks",
     cls=TasksGroup,
     help="A task manager for the terminal and for shell scripts.",
-    epilog="Exit codes: 0 ok, 1 task not found, 2 invalid usage, 3 storage problem.",
+    epilog="Exit codes: "
+    + ", ".join(f"{int(code)} {summary}" for code, summary in EXIT_CODE_SUMMARY.items())
+    + ".",
     invoke_without_command=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
@@ -106,6 +159,7 @@ def main_callback(
             "--db",
             help="Database file to use (default: $TASKS_DB, else tasks.db in the user data dir).",
             show_default=False,
+            metavar="PATH",
         ),
     ] = None,
     version: Annotated[
@@ -142,13 +196,28 @@ def parse_id(value: str) -> int:
 
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Write JSON to stdout.")]
+
+
+def _count(minimum: int) -> Any:
+    """A parser for a count of tasks: a whole number from `minimum` up to what SQLite
+    can take (beyond it SQLite would overflow)."""
+
+    def parse(value: str) -> int:
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and minimum <= int(text) <= MAX_ID):
+            raise typer.BadParameter(f"{value!r} is not a whole number from {minimum} to {MAX_ID}")
+        return int(text)
+
+    return parse
+
+
 IdArgument = Annotated[int, typer.Argument(parser=parse_id, metavar="ID", show_default=False)]
 IdsArgument = Annotated[
-    list[int], typer.Argument(parser=parse_id, metavar="ID...", show_default=False)
+    list[int], typer.Argument(parser=parse_id, metavar="ID", show_default=False)
 ]
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def add(
     ctx: typer.Context,
     title: Annotated[
@@ -156,10 +225,12 @@ def add(
         typer.Argument(
             help="Title words, joined with single spaces; '-' reads one title per line from stdin.",
             show_default=False,
+            metavar="TITLE",
         ),
     ],
     description: Annotated[
-        str | None, typer.Option("--description", "-d", help="Longer notes for the task.")
+        str | None,
+        typer.Option("--description", "-d", help="Longer notes for the task.", metavar="TEXT"),
     ] = None,
     json_: JsonOption = False,
 ) -> None:
@@ -219,15 +290,18 @@ def _read_titles(
             raise InvalidInput(f"line {number}: {error}") from None
 
 
-@app.command("list")
+@app.command("list", cls=TasksCommand)
 def list_(
     ctx: typer.Context,
     done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
     limit: Annotated[
-        int | None, typer.Option(min=1, help="Show at most N tasks.", metavar="N")
+        int | None,
+        typer.Option(parser=_count(1), help="Show at most N tasks (N ≥ 1).", metavar="N"),
     ] = None,
-    offset: Annotated[int, typer.Option(min=0, help="Skip the first N tasks.", metavar="N")] = 0,
+    offset: Annotated[
+        int | None, typer.Option(parser=_count(0), help="Skip the first N tasks.", metavar="N")
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """List pending tasks (or --done, or --all), oldest first.
@@ -240,7 +314,7 @@ def list_(
         raise InvalidInput("--done and --all cannot be used together")
     status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
     service = _app_context(ctx).service
-    tasks = service.list_tasks(status, limit=limit, offset=offset)
+    tasks = service.list_tasks(status, limit=limit, offset=offset or 0)
     if json_:
         render.json_array(tasks)
     else:
@@ -248,7 +322,7 @@ def list_(
         render.task_list(tasks, empty.get(status, "No tasks."), service.highest_id())
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def show(ctx: typer.Context, task_id: IdArgument, json_: JsonOption = False) -> None:
     """Show one task in full.
 
@@ -261,7 +335,7 @@ def show(ctx: typer.Context, task_id: IdArgument, json_: JsonOption = False) -> 
         render.task_detail(task)
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def done(ctx: typer.Context, task_ids: IdsArgument, json_: JsonOption = False) -> None:
     """Mark tasks done (all or none: nothing changes if an id does not exist).
 
@@ -270,7 +344,7 @@ def done(ctx: typer.Context, task_ids: IdsArgument, json_: JsonOption = False) -
     _set_done(ctx, task_ids, True, json_)
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def reopen(ctx: typer.Context, task_ids: IdsArgument, json_: JsonOption = False) -> None:
     """Mark tasks not done again.
 
@@ -287,17 +361,17 @@ def _set_done(ctx: typer.Context, task_ids: list[int], value: bool, json_: bool)
         render.confirmations(tasks, "Completed" if value else "Reopened")
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def edit(
     ctx: typer.Context,
     task_id: IdArgument,
-    title: Annotated[str | None, typer.Option("--title", help="New title.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="New title.", metavar="TEXT")] = None,
     description: Annotated[
-        str | None, typer.Option("--description", "-d", help="New description ('' clears it).")
+        str | None,
+        typer.Option("--description", "-d", help="New description ('' clears it).", metavar="TEXT"),
     ] = None,
-    done: Annotated[
-        bool | None, typer.Option("--done/--not-done", help="Mark done or not done.")
-    ] = None,
+    done: Annotated[bool, typer.Option("--done", help="Mark the task done.")] = False,
+    not_done: Annotated[bool, typer.Option("--not-done", help="Mark the task not done.")] = False,
     json_: JsonOption = False,
 ) -> None:
     """Change a task's title, description or state; only the options given change.
@@ -306,7 +380,10 @@ def edit(
     """
     from taskcli.models import TaskUpdate
 
-    given = {"title": title, "description": description, "done": done}
+    if done and not_done:
+        raise InvalidInput("--done and --not-done cannot be used together")
+    state = True if done else False if not_done else None
+    given = {"title": title, "description": description, "done": state}
     changes = {name: value for name, value in given.items() if value is not None}
     if not changes:
         raise InvalidInput("nothing to change: give --title, --description, --done or --not-done")
@@ -317,7 +394,7 @@ def edit(
         render.confirmations([task], "Updated")
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def rm(
     ctx: typer.Context,
     task_ids: IdsArgument,
@@ -343,7 +420,7 @@ def rm(
         render.confirmations(deleted, "Deleted")
 
 
-@app.command()
+@app.command(cls=TasksCommand)
 def path(ctx: typer.Context) -> None:
     """Print the absolute path of the database in use.
 
@@ -353,6 +430,7 @@ def path(ctx: typer.Context) -> None:
 
 
 server_app = typer.Typer(
+    cls=TasksGroup,
     help="The command server that keeps taskcli loaded between commands "
     "(without a command: its status).",
     invoke_without_command=True,
@@ -367,7 +445,7 @@ def server_callback(ctx: typer.Context) -> None:
         ctx.invoke(server_status)
 
 
-@server_app.command("status")
+@server_app.command("status", cls=TasksCommand)
 def server_status(json_: JsonOption = False) -> None:
     """Show whether commands go through a command server, and its state.
 
@@ -382,7 +460,7 @@ def server_status(json_: JsonOption = False) -> None:
         render.server_status(status)
 
 
-@server_app.command("stop")
+@server_app.command("stop", cls=TasksCommand)
 def server_stop() -> None:
     """Stop the command server (the next command starts a new one).
 

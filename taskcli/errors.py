@@ -17,6 +17,17 @@ class ExitCode(IntEnum):
     INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
 
+# What each code means, in the words of `tasks --help`.
+EXIT_CODE_SUMMARY = {
+    ExitCode.OK: "ok",
+    ExitCode.FAILED: "task not found, answered no, or output failed",
+    ExitCode.USAGE: "invalid usage or input",
+    ExitCode.STORAGE: "storage problem",
+    ExitCode.INTERNAL: "internal error",
+    ExitCode.INTERRUPTED: "interrupted",
+}
+
+
 class TaskCliError(Exception):
     """Base class: a one-line message for the user and an exit code."""
 
