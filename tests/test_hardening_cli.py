@@ -161,3 +161,28 @@ def test_help_lists_every_documented_exit_code(cli, monkeypatch):
     listed = re.search(r"Exit codes: (.*)\.", out).group(1)
     assert [int(code) for code in re.findall(r"(?:^|, )(\d+) ", listed)] == list(ExitCode)
     assert set(ExitCode) == _readme_exit_codes()
+
+
+# -- the Python it needs -------------------------------------------------------------------
+
+
+def _minimum(specifier: str) -> tuple[int, ...]:
+    found = re.fullmatch(r">=\s*(\d+(?:\.\d+)*)", specifier.strip())
+    assert found, specifier
+    return tuple(int(part) for part in found.group(1).split("."))[:2]
+
+
+def test_requires_python_tells_the_truth():
+    import tomllib
+    from importlib.metadata import metadata
+
+    config = tomllib.loads((README.parent / "pyproject.toml").read_text())
+    declared = _minimum(config["project"]["requires-python"])
+    # The code parses RFC 3339 'Z' times with datetime.fromisoformat (3.11 and later).
+    assert declared >= (3, 11)
+    assert config["tool"]["ruff"]["target-version"] == "py{}{}".format(*declared)
+    for requirement in config["project"]["dependencies"]:
+        name = re.match(r"[A-Za-z0-9_.-]+", requirement).group()
+        needs = metadata(name).get("Requires-Python")
+        if needs and needs.startswith(">="):
+            assert declared >= _minimum(needs.split(",")[0]), (name, needs)
