@@ -15,7 +15,14 @@ from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from taskcli import __version__, client, render
 from taskcli.context import AppContext
-from taskcli.errors import EXIT_CODE_SUMMARY, Aborted, ExitCode, InvalidInput, TaskCliError
+from taskcli.errors import (
+    EXIT_CODE_SUMMARY,
+    Aborted,
+    ExitCode,
+    InvalidInput,
+    OutputError,
+    TaskCliError,
+)
 
 if TYPE_CHECKING:
     from taskcli.models import TaskCreate
@@ -102,6 +109,10 @@ def run_guarded(invoke: Any) -> int:
         result = invoke()
         # Without standalone mode, Click returns the code of a typer.Exit it caught.
         return result if isinstance(result, int) else 0
+    except OutputError as error:
+        render.error(str(error))
+        _discard_output()  # or the final flush would fail, and be reported, again
+        return int(error.exit_code)
     except TaskCliError as error:
         render.error(str(error))
         return int(error.exit_code)
@@ -111,8 +122,7 @@ def run_guarded(invoke: Any) -> int:
     except BrokenPipeError:
         # The reader went away (e.g. `| head`): stop quietly, and keep Python from
         # complaining when it flushes stdout at exit.
-        with contextlib.suppress(OSError, ValueError):
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _discard_output()
         return int(ExitCode.FAILED)
     except KeyboardInterrupt:
         return int(ExitCode.INTERRUPTED)
@@ -129,6 +139,12 @@ def run_guarded(invoke: Any) -> int:
             raise
         render.error(f"internal error ({type(error).__name__}: {error}); please report it")
         return int(ExitCode.INTERNAL)
+
+
+def _discard_output() -> None:
+    """Send what is still buffered for stdout, and anything after, to /dev/null."""
+    with contextlib.suppress(AttributeError, OSError, ValueError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 app = typer.Typer(

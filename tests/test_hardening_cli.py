@@ -113,6 +113,29 @@ def test_help_to_a_full_disk_is_an_output_error_like_any_other(args):
     assert result.stderr == "Error: cannot write the output: No space left on device\n"
 
 
+DISCARDED = """
+import os, sys
+from taskcli import cli, render
+code = cli.run_guarded(lambda: render.line("x" * 100_000))
+null, out = os.stat(os.devnull), os.fstat(sys.stdout.fileno())
+print(code, (out.st_dev, out.st_ino) == (null.st_dev, null.st_ino), file=sys.stderr)
+"""
+
+
+@pytest.mark.skipif(not FULL.exists(), reason="needs /dev/full")
+def test_after_an_output_error_the_rest_of_the_output_is_discarded():
+    """Reported once: whatever is still buffered goes to /dev/null, so the final flush
+    (the client's, or the command server's fork's) cannot fail and report it again."""
+    with FULL.open("w") as full:
+        result = subprocess.run(
+            [sys.executable, "-c", DISCARDED], stdout=full, stderr=subprocess.PIPE, text=True
+        )
+    assert result.stderr.splitlines() == [
+        "Error: cannot write the output: No space left on device",
+        "1 True",
+    ]
+
+
 def _help(cli, monkeypatch, *args):
     monkeypatch.setenv("COLUMNS", "200")
     return cli.ok(*args, "--help").stdout
