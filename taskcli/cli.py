@@ -313,7 +313,7 @@ def list_(
     all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
     limit: Annotated[
         int | None,
-        typer.Option(parser=_count(1), help="Show at most N tasks (N ≥ 1).", metavar="N"),
+        typer.Option(parser=_count(1), help="Show at most N tasks (N > 0).", metavar="N"),
     ] = None,
     offset: Annotated[
         int | None, typer.Option(parser=_count(0), help="Skip the first N tasks.", metavar="N")
