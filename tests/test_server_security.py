@@ -514,7 +514,8 @@ def test_ctrl_z_suspends_a_command_reading_a_pipe(pair, tmp_path):
                 shell.read_until(b"Stopped")
             # End of input: a command left running would commit now.
             time.sleep(1.5)
-            assert run(env, ["list", "--json"]).stdout == b"[]\n"
+            listed = run(env, ["list", "--json"])
+            assert listed.stdout == b"[]\n", (env.root.name, listed)
             shell.type(b"fg\n")
             shell.read_until(b"Added 5 tasks")
         finally:
