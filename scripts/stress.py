@@ -7,6 +7,14 @@ exactly the tasks that were acknowledged as added and not acknowledged as
 deleted, with unique ids, consistent fields and a clean integrity check.
 
     python scripts/stress.py --seconds 30 --workers 8
+    python scripts/stress.py --seconds 30 --workers 4 --clients 4
+
+--clients N adds N workers that run the installed `tasks` binary as separate
+processes (through the command server unless TASKS_NO_SERVER is set) and treat
+it roughly: they kill a client mid-command (SIGKILL, SIGHUP, SIGTERM), or
+suspend it with SIGTSTP and resume it with SIGCONT. A killed `add -` must have
+added all of its lines or none of them, and nothing of it may appear after its
+client is gone; a suspended one must finish normally once resumed.
 
 Prints one summary line; exits 0 when every invariant holds, 1 otherwise.
 """
@@ -17,8 +25,12 @@ import argparse
 import io
 import json
 import multiprocessing
+import os
 import random
+import shutil
+import signal
 import sqlite3
+import subprocess
 import sys
 import tempfile
 import time
@@ -49,6 +61,7 @@ def worker(db: str, seconds: float, seed: int) -> dict:
     rng = random.Random(seed)
     added: list[int] = []
     deleted: list[int] = []
+    deleted_titles: list[str] = []
     ops: Counter[str] = Counter()
     failures: list[str] = []
     deadline = time.monotonic() + seconds
@@ -88,7 +101,70 @@ def worker(db: str, seconds: float, seed: int) -> dict:
                 added.extend(task["id"] for task in result)
             elif op == "rm":
                 deleted.extend(task["id"] for task in result)
-    return {"added": added, "deleted": deleted, "ops": dict(ops), "failures": failures}
+                deleted_titles.extend(task["title"] for task in result)
+    return {
+        "added": added,
+        "deleted": deleted,
+        "deleted_titles": deleted_titles,
+        "killed": [],
+        "ops": dict(ops),
+        "failures": failures,
+    }
+
+
+def client_worker(db: str, seconds: float, seed: int, tasks: str) -> dict:
+    """Run `tasks add -` as a separate process and kill or suspend it mid-command."""
+    rng = random.Random(seed)
+    added: list[int] = []
+    # (title prefix, lines, input still open when killed) of killed batches
+    killed: list[tuple[str, int, bool]] = []
+    ops: Counter[str] = Counter()
+    failures: list[str] = []
+    deadline = time.monotonic() + seconds
+    batch = 0
+    while time.monotonic() < deadline:
+        batch += 1
+        prefix = f"client {seed}-{batch} "
+        size = rng.randint(1, 30)
+        fate = rng.choice(["SIGKILL", "SIGHUP", "SIGTERM", "SIGTSTP", "none"])
+        process = subprocess.Popen(
+            [tasks, "--db", db, "add", "-", "--json"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+        )
+        process.stdin.write("".join(f"{prefix}{n}\n" for n in range(size)).encode())
+        process.stdin.flush()
+        if rng.random() < 0.5:
+            process.stdin.close()  # the end of input: the kill may land mid-commit
+        time.sleep(rng.uniform(0, 0.3))
+        ops[fate] += 1
+        input_open = not process.stdin.closed
+        if fate == "SIGTSTP":
+            process.send_signal(signal.SIGTSTP)
+            time.sleep(rng.uniform(0, 0.2))
+            process.send_signal(signal.SIGCONT)
+        elif fate != "none":
+            process.send_signal(getattr(signal, fate))
+        if not process.stdin.closed:
+            process.stdin.close()
+        out = process.stdout.read()
+        process.stdout.close()
+        process.wait(timeout=120)
+        if process.returncode == 0:
+            added.extend(task["id"] for task in json.loads(out))
+        elif fate in ("none", "SIGTSTP"):
+            failures.append(f"add - of {size} lines ({fate}) exited {process.returncode}")
+        else:
+            killed.append((prefix, size, input_open))
+    return {
+        "added": added,
+        "deleted": [],
+        "deleted_titles": [],
+        "killed": killed,
+        "ops": dict(ops),
+        "failures": failures,
+    }
 
 
 def check(db: Path, results: list[dict]) -> list[str]:
@@ -96,6 +172,8 @@ def check(db: Path, results: list[dict]) -> list[str]:
     problems = [failure for result in results for failure in result["failures"]]
     added = [task_id for result in results for task_id in result["added"]]
     deleted = [task_id for result in results for task_id in result["deleted"]]
+    deleted_titles = [title for result in results for title in result["deleted_titles"]]
+    killed = [tuple(batch) for result in results for batch in result["killed"]]
     if len(added) != len(set(added)):
         problems.append("an id was handed out twice")
     for result in results:
@@ -103,22 +181,40 @@ def check(db: Path, results: list[dict]) -> list[str]:
             problems.append("ids did not increase within a worker")
     if len(deleted) != len(set(deleted)):
         problems.append("a task was deleted twice")
-    if not set(deleted) <= set(added):
-        problems.append("a deleted id was never added")
     connection = sqlite3.connect(db)
     try:
         if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
             problems.append("integrity_check failed")
-        stored = {row[0] for row in connection.execute("SELECT id FROM task")}
+        rows = dict(connection.execute("SELECT id, title FROM task"))
         inconsistent = connection.execute(
             "SELECT count(*) FROM task WHERE (done = 1) != (completed_at IS NOT NULL)"
             " OR updated_at < created_at"
         ).fetchone()[0]
     finally:
         connection.close()
-    if stored != set(added) - set(deleted):
+    # A killed client's batch: all of it or none, counting what others deleted since.
+    unacknowledged: set[int] = set()
+    for prefix, size, input_open in killed:
+        present = {task_id for task_id, title in rows.items() if title.startswith(prefix)}
+        gone = sum(title.startswith(prefix) for title in deleted_titles)
+        if len(present) + gone not in (0, size):
+            problems.append(f"a killed client's batch was saved in part ({prefix.strip()})")
+        elif input_open and present:
+            # Killed while its input was still open: in its own process the
+            # command died with it, so nothing of it may have been saved.
+            problems.append(f"a killed client's command went on ({prefix.strip()})")
+        unacknowledged |= present
+    unacknowledged |= {
+        task_id
+        for task_id, title in zip(deleted, deleted_titles, strict=True)
+        if any(title.startswith(prefix) for prefix, _, _ in killed)
+    }
+    everything_added = set(added) | unacknowledged
+    if not set(deleted) <= everything_added:
+        problems.append("a deleted id was never added")
+    if set(rows) != everything_added - set(deleted):
         problems.append(
-            f"store holds {len(stored)} tasks, expected {len(set(added) - set(deleted))}"
+            f"store holds {len(rows)} tasks, expected {len(everything_added - set(deleted))}"
         )
     if inconsistent:
         problems.append(f"{inconsistent} tasks with inconsistent fields")
@@ -131,6 +227,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=8, help="parallel processes")
     parser.add_argument("--db", type=Path, help="database to use (default: a new temp file)")
     parser.add_argument("--seed", type=int, default=None, help="random seed")
+    parser.add_argument(
+        "--clients",
+        type=int,
+        default=0,
+        help="extra workers that run the `tasks` binary and kill or suspend it mid-command",
+    )
     options = parser.parse_args(argv)
     seed = options.seed if options.seed is not None else random.randrange(1 << 30)
 
@@ -138,9 +240,15 @@ def main(argv: list[str] | None = None) -> int:
         db = options.db or Path(tmp) / "stress.db"
         context = multiprocessing.get_context("spawn")
         started = time.monotonic()
-        with context.Pool(options.workers) as pool:
+        tasks = shutil.which("tasks", path=os.path.dirname(sys.executable)) or "tasks"
+        with context.Pool(options.workers + options.clients) as pool:
             jobs = [(str(db), options.seconds, seed + n) for n in range(options.workers)]
-            results = pool.starmap(worker, jobs)
+            rough = [
+                (str(db), options.seconds, seed + options.workers + n, tasks)
+                for n in range(options.clients)
+            ]
+            waiting = pool.starmap_async(client_worker, rough)
+            results = pool.starmap(worker, jobs) + waiting.get()
         elapsed = time.monotonic() - started
         problems = check(db, results)
         ops: Counter[str] = Counter()
@@ -152,7 +260,8 @@ def main(argv: list[str] | None = None) -> int:
         counts = ", ".join(f"{name} {count}" for name, count in sorted(ops.items()))
         status = "ok" if not problems else "FAILED: " + "; ".join(sorted(set(problems))[:5])
         print(
-            f"stress {status} - seed {seed}, {options.workers} workers, {elapsed:.1f} s, "
+            f"stress {status} - seed {seed}, {options.workers} workers, "
+            f"{options.clients} clients, {elapsed:.1f} s, "
             f"{sum(ops.values())} commands ({counts}), "
             f"{kept} tasks kept, integrity checked"
         )

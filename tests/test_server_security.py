@@ -611,3 +611,20 @@ def test_the_client_checks_the_peer_before_sending(tmp_path):
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
         assert client.peer_is_ours(left) == os.getpid()
+
+
+def test_the_stress_script_with_killed_and_suspended_clients(make_env, tmp_path):
+    env = make_env("stress", server=True)
+    env.warm()
+    script = Path(__file__).resolve().parents[1] / "scripts" / "stress.py"
+    result = subprocess.run(
+        [sys.executable, str(script), "--seconds", "4", "--workers", "1", "--clients", "3"],
+        capture_output=True,
+        text=True,
+        env={**env.vars, "TMPDIR": str(tmp_path)},
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.startswith("stress ok")
+    assert "SIGKILL" in result.stdout and "SIGTSTP" in result.stdout
+    assert served(env) > 0  # the clients' commands ran in the server
