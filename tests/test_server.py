@@ -10,6 +10,7 @@ import re
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -138,6 +139,15 @@ COMMANDS = [
     (["--help"], None, {}),
     (["path"], None, {}),
     ([], None, {}),
+    (["add", "\u00e9t\u00e9"], None, {"PYTHONIOENCODING": "ascii"}),
+    (["list"], None, {"PYTHONIOENCODING": "ascii"}),
+    (["list", "--json"], None, {"PYTHONIOENCODING": "ascii"}),
+    (["show", "1"], None, {"PYTHONIOENCODING": "ascii"}),
+    (["list", "--limit", "99999999999999999999"], None, {}),
+    (["list", "--offset", "99999999999999999999"], None, {}),
+    (["edit", "1", "--done", "--not-done"], None, {}),
+    (["done", "--help"], None, {}),
+    (["--show-completion", "bash"], None, {}),
 ]
 
 
@@ -148,6 +158,47 @@ def test_every_command_is_the_same_through_the_server(pair):
         _same(warm.run(*args, input=stdin, **extra), cold.run(*args, input=stdin, **extra))
     # They did go through the server.
     assert warm.status()["served"] >= served + len(COMMANDS)
+
+
+@pytest.mark.parametrize("args", [["--help"], ["add", "--help"], ["--show-completion", "bash"]])
+def test_a_full_disk_is_one_error_line_through_the_server_too(pair, args):
+    warm, _ = pair
+    warm.warm()
+    results = []
+    for env in pair:
+        with open("/dev/full", "wb") as full:
+            results.append(
+                subprocess.run(
+                    [str(TASKS), *args], stdout=full, stderr=subprocess.PIPE, env=env.vars
+                )
+            )
+    assert results[0].returncode == results[1].returncode == 1
+    assert results[0].stderr == results[1].stderr
+    assert results[0].stderr.startswith(b"Error: ") and results[0].stderr.count(b"\n") == 1
+
+
+def test_damaged_rows_are_refused_the_same_way_through_the_server(pair):
+    warm, cold = pair
+    warm.warm()
+    injection = '2026-01-01T00:00:00","done":true,"title":"Wire money","x":"'
+    for env in pair:
+        env.run("add", "-", input=b"one\ntwo\nthree\n")
+        connection = sqlite3.connect(env.vars["TASKS_DB"])
+        with connection:
+            connection.execute("UPDATE task SET created_at = ? WHERE id = 2", (injection,))
+            connection.execute("UPDATE task SET updated_at = ? WHERE id = 3", ("\x1b[2J",))
+        connection.close()
+    for args in (
+        ["list"],
+        ["list", "--all", "--json"],
+        ["show", "2"],
+        ["show", "3", "--json"],
+        ["done", "2"],
+        ["rm", "3", "--yes"],
+    ):
+        warm_result, cold_result = warm.run(*args), cold.run(*args)
+        _same(warm_result, cold_result)
+        assert warm_result.returncode == 3 and b"damaged" in warm_result.stderr
 
 
 def test_no_server_env_keeps_commands_in_process(make_env):
