@@ -607,6 +607,31 @@ def test_the_server_leaves_no_scratch_folders(make_env, tmp_path):
     assert left == [".lock"]  # kept for the next server
 
 
+def _landlock_no_file_writes() -> None:
+    """Confine this process with Landlock: no file may be written or created."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    write_file, remove_file, make_reg = 1 << 1, 1 << 5, 1 << 8
+    handled = ctypes.c_uint64(write_file | remove_file | make_reg)
+    ruleset = libc.syscall(444, ctypes.byref(handled), 8, 0)  # landlock_create_ruleset
+    if ruleset < 0 or libc.syscall(446, ruleset, 0) != 0:  # landlock_restrict_self
+        raise OSError(ctypes.get_errno(), "landlock")
+
+
+def test_a_landlocked_caller_does_not_use_the_server(pair):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(444, None, 0, 1) < 1:  # LANDLOCK_CREATE_RULESET_VERSION
+        pytest.skip("this kernel has no Landlock")
+    warm, _cold = pair
+    warm.warm()
+    before = served(warm)
+    for env in pair:
+        env.run("add", "first")
+    results = [run(env, ["add", "second"], preexec_fn=_landlock_no_file_writes) for env in pair]
+    _same(*results)
+    assert results[0].returncode == 3  # it may not write the database in its own process
+    assert served(warm) == before + 1  # only the unconfined "add first"
+
+
 def test_the_client_checks_the_peer_before_sending(tmp_path):
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
