@@ -22,7 +22,6 @@ Prints one summary line; exits 0 when every invariant holds, 1 otherwise.
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import multiprocessing
 import os
@@ -40,15 +39,11 @@ from pathlib import Path
 
 def _run(command, args: list[str], stdin: bytes = b"") -> tuple[int, str]:
     """Run one `tasks` command in this process; return its exit code and stdout."""
-    out = io.StringIO()
-    real_stdout, real_stdin, real_stderr = sys.stdout, sys.stdin, sys.stderr
-    sys.stdout, sys.stderr = out, io.StringIO()
-    sys.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
-    try:
+    from taskcli.fastpath.stdio import Swapped
+
+    with Swapped(stdin) as streams:
         code = command.main(args, prog_name="tasks", standalone_mode=False)
-    finally:
-        sys.stdout, sys.stdin, sys.stderr = real_stdout, real_stdin, real_stderr
-    return code, out.getvalue()
+    return code, streams.stdout.getvalue()
 
 
 def worker(db: str, seconds: float, seed: int) -> dict:
@@ -81,7 +76,8 @@ def worker(db: str, seconds: float, seed: int) -> dict:
         elif op in ("done", "reopen"):
             args = [op, *ids(), "--json"]
         elif op == "edit":
-            args = ["edit", ids()[0], "--title", f"edited by {seed}", "--json"]
+            # The description, not the title: titles tell whose batch a task came from.
+            args = ["edit", ids()[0], "-d", f"edited by {seed}", "--json"]
         elif op == "rm":
             args = ["rm", *ids(), "--yes", "--json"]
         elif op == "list":
@@ -124,9 +120,9 @@ def client_worker(db: str, seconds: float, seed: int, tasks: str) -> dict:
     batch = 0
     while time.monotonic() < deadline:
         batch += 1
-        prefix = f"client {seed}-{batch} "
         size = rng.randint(1, 30)
         fate = rng.choice(["SIGKILL", "SIGHUP", "SIGTERM", "SIGTSTP", "none"])
+        prefix = f"client {seed}-{batch} {fate} "
         process = subprocess.Popen(
             [tasks, "--db", db, "add", "-", "--json"],
             stdin=subprocess.PIPE,

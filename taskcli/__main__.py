@@ -1,3 +1,3 @@
-from taskcli.client import main
+from taskcli.fastpath.client import main
 
 main()

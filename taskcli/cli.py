@@ -13,12 +13,13 @@ from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
-from taskcli import __version__, client, render
+from taskcli import __version__, render
 from taskcli.context import AppContext
 from taskcli.errors import (
     EXIT_CODE_SUMMARY,
     Aborted,
     ExitCode,
+    HandBack,
     InvalidInput,
     OutputError,
     TaskCliError,
@@ -260,7 +261,7 @@ def add(
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
-        client.terminal_input()
+        _before_terminal_input(ctx)
         with render.progress("Adding tasks") as update:
             titles = _read_titles(_stdin_bytes(), TaskCreate, update)
             added = service.add_many(titles, progress=update)
@@ -274,6 +275,16 @@ def add(
         render.json_object(task)
     else:
         render.confirmations([task], "Added")
+
+
+def _before_terminal_input(ctx: typer.Context) -> None:
+    """Call just before a command reads the terminal (a prompt, titles typed at
+    the keyboard), with nothing printed or changed yet. Job control (Ctrl-Z and
+    fg, a background job stopped when it reads) works only in the caller's own
+    process, whose process group owns the terminal: in the command server this
+    hands the command back to the client."""
+    if _app_context(ctx).in_server and os.isatty(0):
+        raise HandBack
 
 
 def stdin_is_terminal() -> bool:
@@ -426,7 +437,7 @@ def rm(
         if not stdin_is_terminal():
             raise InvalidInput("refusing to delete without confirmation; pass --yes")
         tasks = service.get_many(task_ids)
-        client.terminal_input()
+        _before_terminal_input(ctx)
         if not render.confirm_delete(tasks):
             raise Aborted("nothing deleted")
     deleted = service.delete(task_ids)
@@ -467,9 +478,9 @@ def server_status(json_: JsonOption = False) -> None:
 
     Example: tasks server status
     """
-    from taskcli import client
+    from taskcli.fastpath import control
 
-    status = client.server_status()
+    status = control.server_status()
     if json_:
         render.json_value(status)
     else:
@@ -482,9 +493,9 @@ def server_stop() -> None:
 
     Example: tasks server stop
     """
-    from taskcli import client
+    from taskcli.fastpath import control
 
-    render.servers_stopped(client.stop_servers())
+    render.servers_stopped(control.stop_servers())
 
 
 @functools.cache
@@ -494,10 +505,32 @@ def command() -> TasksGroup:
     return typer.main.get_command(app)
 
 
-def run(args: Sequence[str] | None = None) -> int:
-    """Run one command (sys.argv by default) and return its exit code."""
+def examples() -> list[list[str]]:
+    """The arguments of every command's documented example (the `Example: tasks
+    ...` line of its help), in the order the commands are declared; the server's
+    own commands excepted. The command server warms up by running them, and the
+    tests run them with the server and without it, so a new command is covered
+    by both once its help shows an example."""
+    import re
+    import shlex
+
+    found = []
+    for name, sub in command().commands.items():
+        if name == "server":
+            continue
+        match = re.search(r"Example: .*?\btasks ([^|)]*)", sub.help or "")
+        if match is None:
+            raise LookupError(f"the help of `tasks {name}` shows no example")
+        found.append(shlex.split(match.group(1)))
+    return found
+
+
+def run(args: Sequence[str] | None = None, obj: AppContext | None = None) -> int:
+    """Run one command (sys.argv by default) and return its exit code; `obj` is
+    the context to run it with (tests inject one; the default is made from the
+    options and the environment)."""
     try:
-        return command().main(args=args, standalone_mode=False)
+        return command().main(args=args, standalone_mode=False, obj=obj)
     except SystemExit as exit_:
         # Shell completion ends the process itself, whatever the mode.
         return exit_.code if isinstance(exit_.code, int) else 0

@@ -34,6 +34,9 @@ class AppContext:
 
     db_path: Path | None = None
     busy_timeout: float = 10.0
+    # True in the command server's child: a command about to read the terminal
+    # hands itself back to the client (errors.HandBack).
+    in_server: bool = False
     _service: TaskService | None = field(default=None, repr=False)
 
     def resolved_db_path(self) -> Path:

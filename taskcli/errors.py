@@ -5,27 +5,27 @@ from __future__ import annotations
 from collections.abc import Iterable
 from enum import IntEnum
 
+from taskcli import exit_codes
 
-class ExitCode(IntEnum):
-    """Every exit code `tasks` documents (README, `tasks --help`)."""
+# The named exit codes (taskcli.exit_codes) as an enum, for the CLI and the tests.
+ExitCode = IntEnum(
+    "ExitCode",
+    {
+        "OK": exit_codes.OK,
+        "FAILED": exit_codes.FAILED,
+        "USAGE": exit_codes.USAGE,
+        "STORAGE": exit_codes.STORAGE,
+        "INTERNAL": exit_codes.INTERNAL,
+        "INTERRUPTED": exit_codes.INTERRUPTED,
+    },
+)
+EXIT_CODE_SUMMARY = {ExitCode(code): summary for code, summary in exit_codes.SUMMARY.items()}
 
-    OK = 0
-    FAILED = 1  # a task does not exist, a prompt was declined, the output failed
-    USAGE = 2  # invalid usage or input; nothing was written
-    STORAGE = 3  # the database cannot be used
-    INTERNAL = 70  # a bug in taskcli (EX_SOFTWARE)
-    INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 
-
-# What each code means, in the words of `tasks --help`.
-EXIT_CODE_SUMMARY = {
-    ExitCode.OK: "ok",
-    ExitCode.FAILED: "task not found, answered no, or output failed",
-    ExitCode.USAGE: "invalid usage or input",
-    ExitCode.STORAGE: "storage problem",
-    ExitCode.INTERNAL: "internal error",
-    ExitCode.INTERRUPTED: "interrupted",
-}
+class HandBack(BaseException):
+    """Raised in the command server's child where the command would read the
+    terminal (nothing printed or changed yet): the client runs it itself, where
+    job control works. Not an error, so not a TaskCliError."""
 
 
 class TaskCliError(Exception):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import json
 import multiprocessing
 import os
@@ -28,14 +27,11 @@ def _command():
 
 
 def _run(command, args: list[str]) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    real = sys.stdout, sys.stderr
-    sys.stdout, sys.stderr = out, err
-    try:
+    from taskcli.fastpath.stdio import Swapped
+
+    with Swapped() as streams:
         code = command.main(args, prog_name="tasks", standalone_mode=False)
-    finally:
-        sys.stdout, sys.stderr = real
-    return code, out.getvalue(), err.getvalue()
+    return code, streams.stdout.getvalue(), streams.stderr.getvalue()
 
 
 def _adder(db: str, worker: int, count: int) -> list[tuple[int, int, str]]:

@@ -28,7 +28,7 @@ from pathlib import Path
 import pytest
 from test_server import TASKS, Env, _alive, _same, _wait_for
 
-from taskcli import client, peer
+from taskcli.fastpath import peer, protocol
 
 pytestmark = pytest.mark.skipif(os.geteuid() != 0, reason="restricting a caller needs root")
 
@@ -635,7 +635,7 @@ def test_a_landlocked_caller_does_not_use_the_server(pair):
 def test_the_client_checks_the_peer_before_sending(tmp_path):
     left, right = socket.socketpair(socket.AF_UNIX)
     with left, right:
-        assert client.peer_is_ours(left) == os.getpid()
+        assert protocol.server_is_ours(left) == os.getpid()
 
 
 def test_the_stress_script_with_killed_and_suspended_clients(make_env, tmp_path):

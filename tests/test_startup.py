@@ -110,7 +110,7 @@ class Interrupted(types.ModuleType):
 
 sys.modules["taskcli.cli"] = Interrupted("taskcli.cli")
 sys.argv = ["tasks", "list"]
-from taskcli.client import main
+from taskcli.fastpath.client import main
 main()
 """
 
@@ -122,3 +122,27 @@ def test_ctrl_c_while_the_stack_is_imported_is_exit_130_without_traceback():
         env={**os.environ, "TASKS_NO_SERVER": "1"},
     )
     assert (result.returncode, result.stdout, result.stderr) == (130, b"", b"")
+
+
+def test_the_entry_point_imports_only_the_standard_library():
+    probe = (
+        "import sys; before = set(sys.modules); import taskcli.fastpath.client; "
+        "print(' '.join(sorted(set(sys.modules) - before)))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    assert "taskcli.fastpath.client" in loaded
+    third_party = {"typer", "click", "sqlalchemy", "sqlmodel", "pydantic", "rich", "alembic"}
+    assert not {name.split(".")[0] for name in loaded} & third_party
+    assert {name for name in loaded if name.startswith("taskcli")} == {
+        "taskcli",
+        "taskcli.exit_codes",
+        "taskcli.fastpath",
+        "taskcli.fastpath.client",
+        "taskcli.fastpath.paths",
+        "taskcli.fastpath.protocol",
+        "taskcli.fastpath.stdio",
+    }
+    # Nor the modules the C ones stand in for (they cost more than a warm command).
+    assert not {"enum", "selectors", "socket", "signal", "contextlib"} & set(loaded)

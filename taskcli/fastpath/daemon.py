@@ -1,20 +1,22 @@
 """The per-user command server: the stack imported once, a fork per command.
 
-Started by the client (taskcli.server.main([SOCKET, LOCK])) when no server
-answered. It holds LOCK for its whole life, so only one server runs per socket;
-imports the Typer app, the service and the models, configures the mappers and
-runs a few commands on a scratch database in a temporary folder; then listens on
-SOCKET, inside a folder only its user can open.
+Started by the client (taskcli.fastpath.spawn) when no server answered, with its
+private socket folder as descriptor 3 and STEM as argument. It holds STEM.lock
+for its whole life, so only one server runs per socket; imports the Typer app,
+the service and the models, configures the mappers and runs every command's
+example on a scratch database in STEM.scratch; then listens on STEM.sock.
 
 It keeps SPARES forked children waiting in accept(). The child that gets a
-connection from the same user takes the client's stdin, stdout and stderr, argv,
-environment, working directory and umask, runs taskcli.cli.run() exactly as the
-client would have in-process, reports the exit code and exits; the server forks
-a replacement. Neither the server nor a waiting child ever opens the user's
-database, and the scratch connections are closed before any fork, so no
-connection or file handle crosses one. The server exits after IDLE seconds
-without a command (TASKS_SERVER_IDLE, default 600), when its socket file is
-removed or replaced, and when the code it would run changes (the client then
+connection from the same user checks that the caller has exactly its own
+rights (taskcli.fastpath.peer) or tells it to run the command itself, then takes
+the client's stdin, stdout and stderr, argv, environment, working folder, umask
+and signal dispositions, runs taskcli.cli.run() exactly as the client would have
+in-process, reports the exit code and exits; it dies with its client (SIGIO).
+The server forks a replacement. Neither the server nor a waiting child ever
+opens the user's database, and the scratch connections are closed before any
+fork, so no connection or file handle crosses one. The server exits after IDLE
+seconds without a command (TASKS_SERVER_IDLE, default 600), when its socket file
+is removed or replaced, and when the code it would run changes (the client then
 uses another socket).
 """
 
@@ -23,48 +25,43 @@ from __future__ import annotations
 import contextlib
 import gc
 import io
-import marshal
 import mmap
 import os
 import select
 import shutil
 import signal
 import socket
-import stat
 import sys
 import tempfile
 import time
 
-from taskcli import client, peer
+from taskcli import exit_codes
+from taskcli.fastpath import paths, peer, protocol
+from taskcli.fastpath.stdio import Swapped, finish_output
 
 DEFAULT_IDLE = 600.0
 CHECK_EVERY = 2.0
 SPARES = 2
 _REQUEST_TIMEOUT = 10.0
-_MAX_REQUEST = 16 * 2**20
 
 
 def main(argv: list[str]) -> int:
     (stem,) = argv
     os.chdir("/")  # hold no user folder busy
-    folder = client.SERVER_FOLDER_FD
-    try:
-        info = os.fstat(folder)
-    except OSError:
-        return 1
-    if info.st_uid != os.geteuid() or info.st_mode & 0o077 or not stat.S_ISDIR(info.st_mode):
+    folder = paths.SERVER_FOLDER_FD
+    if not paths.is_private_folder(folder):
         return 1  # not the private folder a client hands over
     os.set_inheritable(folder, False)
-    lock = _take_lock(folder, stem + ".lock")
+    lock = paths.take_lock(folder, stem + ".lock")
     if lock is None:
         return 0  # another server runs or is starting
     _sweep(folder, stem + ".lock")
     global _SCRATCH
     _SCRATCH = f"/proc/self/fd/{folder}/{stem}.scratch"
     shutil.rmtree(_SCRATCH, ignore_errors=True)  # a killed predecessor's
-    fingerprint = client.code_fingerprint()
+    fingerprint = paths.code_fingerprint()
     _warm_up()
-    if client.code_fingerprint() != fingerprint:
+    if paths.code_fingerprint() != fingerprint:
         return 0  # the code changed while importing it: let the next client start anew
     try:
         idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
@@ -82,61 +79,40 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _take_lock(folder: int, name: str) -> int | None:
-    import fcntl
-
-    flags = os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
-    lock = os.open(name, flags, 0o600, dir_fd=folder)
-    try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        os.close(lock)
-        return None
-    return lock
-
-
 def _sweep(folder: int, own_lock: str) -> None:
     """Remove the files of servers that are gone (older code): lock files nobody
     holds, and their sockets."""
-    import fcntl
-
     for name in os.listdir(folder):
         if not (name.startswith("server-") and name.endswith(".lock")) or name == own_lock:
             continue
+        lock = paths.take_lock(folder, name, create=False)
+        if lock is None:
+            continue  # held: that server is alive
         try:
-            lock = os.open(name, os.O_RDWR | os.O_NOFOLLOW | os.O_CLOEXEC, dir_fd=folder)
-        except OSError:
-            continue
-        try:
-            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
             stem = name[: -len(".lock")]
             shutil.rmtree(f"/proc/self/fd/{folder}/{stem}.scratch", ignore_errors=True)
             for stale in (stem + ".sock", name):
                 with contextlib.suppress(FileNotFoundError):
                     os.unlink(stale, dir_fd=folder)
-        except OSError:
-            pass  # held: that server is alive
         finally:
             os.close(lock)
 
 
-# Commands the server runs once, on a scratch database in a temporary folder,
-# before it serves anyone: every lazily imported module, built converter and
-# first-use cache then exists before the fork instead of in each child.
-_WARM_UP = (
-    ["path"],
-    ["add", "warm up", "-d", "notes"],
-    ["add", "-"],
-    ["list"],
-    ["list", "--all", "--json"],
-    ["show", "1", "--json"],
-    ["show", "1"],
-    ["done", "1", "2"],
-    ["reopen", "2"],
-    ["edit", "1", "--title", "warm", "--json"],
-    ["rm", "1", "--yes"],
-    ["show", "99"],
-)
+def _warm_up_commands() -> list[list[str]]:
+    """What the server runs once, on a scratch database, before it serves anyone:
+    every lazily imported module, built converter and first-use cache then
+    exists before the fork instead of in each child. Five tasks from stdin, then
+    every command's documented example, each with and without --json (so the
+    table, TSV, JSON and not-found paths all run)."""
+    from taskcli.cli import examples
+
+    commands = [["add", "-"]]
+    for args in examples():
+        toggled = [arg for arg in args if arg != "--json"]
+        if toggled == args:
+            toggled = [*args, "--json"]
+        commands += [args, toggled]
+    return commands
 
 
 # What each forked child runs before it accepts a connection (see serve()).
@@ -158,7 +134,7 @@ def _warm_up() -> None:
     taskcli.cli.command()
     with contextlib.suppress(ImportError):
         import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
-    _run_scratch_commands(_WARM_UP)
+    _run_scratch_commands(_warm_up_commands())
     gc.collect()
     gc.freeze()
     gc.enable()
@@ -170,7 +146,7 @@ def _warm_up() -> None:
 _SCRATCH = ""
 
 
-def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
+def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> None:
     """Run commands on a new database in a scratch folder, output discarded."""
     from taskcli.cli import run
 
@@ -179,14 +155,9 @@ def _run_scratch_commands(commands: tuple[list[str], ...]) -> None:
     os.makedirs(scratch, 0o700)
     try:
         database = os.path.join(scratch, "tasks.db")
-        streams = sys.stdin, sys.stdout, sys.stderr
-        try:
-            for args in commands:
-                sys.stdin = io.TextIOWrapper(io.BytesIO(b"one\ntwo\n"))
-                sys.stdout, sys.stderr = io.StringIO(), io.StringIO()
+        for args in commands:
+            with Swapped(b"one\ntwo\nthree\nfour\nfive\n"):
                 run(["--db", database, *args])
-        finally:
-            sys.stdin, sys.stdout, sys.stderr = streams
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
 
@@ -293,21 +264,11 @@ def _stale(folder: int, name: str, bound: int, fingerprint: str) -> bool:
             return True
     except OSError:
         return True
-    return client.code_fingerprint() != fingerprint
-
-
-def _peer(connection: socket.socket) -> tuple[int, int]:
-    """(pid, uid) of the process that connected."""
-    import struct
-
-    size = struct.calcsize("3i")
-    credentials = connection.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, size)
-    pid, uid, _gid = struct.unpack("3i", credentials)
-    return pid, uid
+    return paths.code_fingerprint() != fingerprint
 
 
 def _same_user(connection: socket.socket) -> bool:
-    return _peer(connection)[1] == os.geteuid()
+    return protocol.peer_credentials(connection)[1] == os.geteuid()
 
 
 # -- in the forked child ------------------------------------------------------------
@@ -345,55 +306,56 @@ def _spare(
             if _same_user(connection):
                 code = _handle(connection, server_pid, started, served)
     except BaseException:  # a child must never return into the server loop
-        code = 70
+        code = exit_codes.INTERNAL
     finally:
         os._exit(code)
 
 
 def _handle(connection: socket.socket, server_pid: int, started: float, served: mmap.mmap) -> int:
     pidfd = peer.peer_pidfd(connection)
-    pid, _uid = _peer(connection)
+    pid, _uid, _gid = protocol.peer_credentials(connection)
     request, fds = _read_request(connection)
     kind = request.get("kind")
     if kind == "status":
         count = int.from_bytes(served[:8], "big")
         info = {"pid": server_pid, "started": started, "served": count, "version": _version()}
-        connection.sendall(marshal.dumps(info))
+        connection.sendall(protocol.frame(info))
         return 0
     if kind == "stop":
         os.kill(server_pid, signal.SIGTERM)
-        connection.sendall(marshal.dumps({"pid": server_pid}))
+        connection.sendall(protocol.frame({"pid": server_pid}))
         return 0
     if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
-        connection.sendall(client.FALLBACK)
+        connection.sendall(protocol.FALLBACK)
         return 0
     try:
         # Exactly the caller's rights, or the caller runs the command itself.
         peer.check_and_adopt(pid)
     except peer.Refused:
-        connection.sendall(client.FALLBACK)
+        connection.sendall(protocol.FALLBACK)
         return 0
     if not peer.still_same_process(pidfd, pid):
-        connection.sendall(client.FALLBACK)
+        connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)
     if not _follow_the_caller(connection):
         return 0  # the caller is gone already: nothing to run for
     # Commands run (a shared page; concurrent increments may rarely miss one).
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
-    connection.sendall(client.STARTED + os.getpid().to_bytes(8, "big"))
+    connection.sendall(protocol.STARTED + os.getpid().to_bytes(8, "big"))
     from taskcli.cli import run
+    from taskcli.context import AppContext
+    from taskcli.errors import HandBack
 
-    client.in_server = True
     try:
-        code = run()
-    except client.HandBack:
+        code = run(obj=AppContext(in_server=True))
+    except HandBack:
         # Nothing was printed or changed: the client runs the command itself, and
         # what the command buffered here is dropped with this process.
-        connection.sendall(client.HAND_BACK)
+        connection.sendall(protocol.HAND_BACK)
         os._exit(0)
-    code = client.finish_output(code)
-    connection.sendall(client.EXITED + code.to_bytes(4, "big", signed=True))
+    code = finish_output(code)
+    connection.sendall(protocol.EXITED + code.to_bytes(4, "big", signed=True))
     return code
 
 
@@ -425,25 +387,15 @@ def _version() -> str:
 
 def _read_request(connection: socket.socket) -> tuple[dict, list[int]]:
     connection.settimeout(_REQUEST_TIMEOUT)
-    data, fds, _flags, _address = socket.recv_fds(connection, 65536, 4)
-    while len(data) < 4 or len(data) < 4 + int.from_bytes(data[:4], "big"):
-        if len(data) >= 4 and int.from_bytes(data[:4], "big") > _MAX_REQUEST:
-            raise ValueError("request too large")
-        chunk = connection.recv(65536)
-        if not chunk:
-            raise EOFError("incomplete request")
-        data += chunk
+    request, fds = protocol.read_frame(connection, max_fds=4)
     connection.settimeout(None)
-    request = marshal.loads(data[4 : 4 + int.from_bytes(data[:4], "big")])
-    if not isinstance(request, dict):
-        raise ValueError("bad request")
-    return request, list(fds)
+    return request, fds
 
 
 def _can_run_faithfully(request: dict, fds: list[int]) -> bool:
     """Only if the command would behave exactly as in the client's own process."""
     return (
-        request.get("protocol") == client.PROTOCOL
+        request.get("protocol") == protocol.VERSION
         and request.get("kind") == "run"
         and len(fds) == 4
         and request.get("fs_encoding") == sys.getfilesystemencoding()

@@ -1,0 +1,59 @@
+"""`tasks server status` and `tasks server stop`: asking a running server."""
+
+from __future__ import annotations
+
+import os
+
+from taskcli.fastpath import protocol
+from taskcli.fastpath.paths import NO_SERVER_ENV, server_place
+
+
+def ask(path: str, kind: str) -> dict | None:
+    """Send a `kind` request to the server on `path`; its answer, or None."""
+    import socket
+
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    try:
+        sock.settimeout(5)
+        sock.connect(path)
+        if protocol.server_is_ours(sock) is None:
+            return None
+        sock.sendall(protocol.frame({"protocol": protocol.VERSION, "kind": kind}))
+        reply, _fds = protocol.read_frame(sock)
+    except (OSError, EOFError, ValueError, TypeError):
+        return None
+    finally:
+        sock.close()
+    return reply
+
+
+def server_status() -> dict:
+    """Whether a server would be used, and its state."""
+    status: dict = {"enabled": True, "running": False}
+    if not protocol.SUPPORTED:
+        return {**status, "enabled": False, "reason": "this platform cannot pass file descriptors"}
+    if os.environ.get(NO_SERVER_ENV):
+        status.update(enabled=False, reason=f"{NO_SERVER_ENV} is set")
+    place = server_place()
+    if place is None:
+        reason = "no private folder for its socket (wrong owner or permissions)"
+        return {**status, "enabled": False, "reason": reason}
+    status["socket"] = place.shown_socket
+    answer = ask(place.socket, "status")
+    if answer is not None:
+        status.update(answer, running=True)
+    return status
+
+
+def stop_servers() -> list[int]:
+    """Stop every command server of this user (any version); the pids stopped."""
+    place = server_place() if protocol.SUPPORTED else None
+    if place is None:
+        return []
+    stopped = []
+    for name in sorted(os.listdir(place.folder_fd)):
+        if name.startswith("server-") and name.endswith(".sock"):
+            answer = ask(place.via(name), "stop")
+            if answer and "pid" in answer:
+                stopped.append(answer["pid"])
+    return stopped
