@@ -136,6 +136,8 @@ def client_worker(db: str, seconds: float, seed: int, tasks: str) -> dict:
         time.sleep(rng.uniform(0, 0.3))
         ops[fate] += 1
         input_open = not process.stdin.closed
+        if process.poll() is not None:
+            fate = "none"  # it ended by itself (an error): judged as such below
         if fate == "SIGTSTP":
             process.send_signal(signal.SIGTSTP)
             time.sleep(rng.uniform(0, 0.2))

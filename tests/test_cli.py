@@ -251,7 +251,7 @@ def test_rm_without_yes_refuses_when_stdin_is_not_a_terminal(cli):
 )
 def test_rm_asks_on_a_terminal(cli, monkeypatch, answer, deleted):
     cli.ok("add", "maybe")
-    monkeypatch.setattr("taskcli.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("taskcli.cli.tasks.stdin_is_terminal", lambda: True)
     result = cli("rm", "1", input=answer)
     assert result.stderr.startswith("Delete task 1: maybe? [y/N]:")
     if deleted:
@@ -266,14 +266,14 @@ def test_rm_asks_on_a_terminal(cli, monkeypatch, answer, deleted):
 
 def test_rm_prompt_for_several_tasks(cli, monkeypatch):
     cli.ok("add", "-", input="a\nb\n")
-    monkeypatch.setattr("taskcli.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("taskcli.cli.tasks.stdin_is_terminal", lambda: True)
     result = cli("rm", "2", "1", "--json", input="y\n")
     assert result.stderr.startswith("Delete 2 tasks (2, 1)? [y/N]:")
     assert [t["id"] for t in json.loads(result.stdout)] == [2, 1]
 
 
 def test_rm_asks_nothing_for_a_missing_task(cli, monkeypatch):
-    monkeypatch.setattr("taskcli.cli.stdin_is_terminal", lambda: True)
+    monkeypatch.setattr("taskcli.cli.tasks.stdin_is_terminal", lambda: True)
     assert cli.fails(1, "rm", "4", input="y\n") == "Error: task 4 not found\n"
 
 
