@@ -91,7 +91,7 @@ def _assert_refused(result, field_hint: str = "") -> None:
 @pytest.mark.parametrize("damage", DAMAGE)
 def test_a_damaged_task_is_refused_by_every_read(two, db_path, monkeypatch, damage, terminal):
     _tamper(db_path, damage)
-    monkeypatch.setattr(render, "_is_terminal", lambda: terminal)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: terminal)
     for args in READS:
         _assert_refused(two(*args))
     # The tasks around it are still there to read one by one.
@@ -196,7 +196,7 @@ def test_invisible_characters_are_shown_escaped_on_every_human_output(cli, monke
     detail = cli.ok("show", "1").stdout
     assert f"Title:       {shown}\n" in detail and f"line{INVISIBLE[char]}\n" in detail
     assert cli.ok("done", "1").stdout == f"Completed task 1: {shown}\n"
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     monkeypatch.setenv("COLUMNS", "80")
     assert shown in cli.ok("list", "--all").stdout
     assert shown in cli.ok("show", "1").stdout

@@ -69,7 +69,7 @@ def test_stored_hostile_text_is_inert_in_every_view_and_intact_in_json(cli, db_p
 
 def test_terminal_table_shows_markup_literally(cli, monkeypatch):
     cli.ok("add", "[bold red]markup[/bold red] :smile:")
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     monkeypatch.setenv("COLUMNS", "120")
     out = cli.ok("list").stdout
     assert "[bold red]markup[/bold red] :smile:" in out
@@ -81,7 +81,7 @@ def test_terminal_table_shows_markup_literally(cli, monkeypatch):
 def test_hostile_text_is_inert_on_a_terminal(cli, db_path, monkeypatch, text):
     cli.ok("add", "seed")
     _insert_raw(db_path, text, text)
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     monkeypatch.setenv("NO_COLOR", "1")
     for args in (["list"], ["show", "2"]):
         out = cli.ok(*args).stdout
@@ -92,6 +92,6 @@ def test_hostile_text_is_inert_on_a_terminal(cli, db_path, monkeypatch, text):
 
 
 def test_terminal_table_with_no_tasks(cli, monkeypatch):
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     assert cli.ok("list").stdout == "No pending tasks.\n"
     assert cli.ok("list", "--all").stdout == "No tasks.\n"

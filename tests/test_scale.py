@@ -153,7 +153,7 @@ def _rows(count):
 
 @pytest.mark.parametrize("terminal", [False, True])
 def test_outputs_are_written_before_all_rows_are_read(monkeypatch, terminal):
-    monkeypatch.setattr(render, "_is_terminal", lambda: terminal)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: terminal)
     first_write, total = _consumed_then_written(render.json_array, _rows(5000))
     assert first_write <= 1000 and total == 5000
     first_write, total = _consumed_then_written(
@@ -163,7 +163,7 @@ def test_outputs_are_written_before_all_rows_are_read(monkeypatch, terminal):
 
 
 def _table(monkeypatch, rows, widest_id=0, columns=60):
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     monkeypatch.setenv("COLUMNS", str(columns))
     out = io.StringIO()
     sys_stdout, sys.stdout = sys.stdout, out
@@ -181,7 +181,7 @@ def test_small_table_fits_its_content(monkeypatch):
 
 
 def test_long_table_keeps_its_columns_aligned(monkeypatch):
-    monkeypatch.setattr(render, "_PREVIEW_ROWS", 5)
+    monkeypatch.setattr(render.table, "_PREVIEW_ROWS", 5)
     rows = _rows(2000)
     done_at = rows[1500].created_at
     rows[1500] = rows[1500]._replace(done=True, completed_at=done_at, title="x " * 60)
@@ -198,7 +198,7 @@ def test_long_table_keeps_its_columns_aligned(monkeypatch):
 
 def test_table_with_colour_off_has_no_escape_codes(monkeypatch):
     monkeypatch.setenv("NO_COLOR", "1")
-    monkeypatch.setattr(render, "_is_terminal", lambda: True)
+    monkeypatch.setattr(render.table, "is_terminal", lambda *_: True)
     out = io.StringIO()
     sys_stdout, sys.stdout = sys.stdout, out
     try:
@@ -215,7 +215,7 @@ class _Terminal(io.StringIO):
 
 
 def test_progress_bar_on_a_terminal_only(monkeypatch):
-    monkeypatch.setattr(render, "PROGRESS_DELAY", 0)
+    monkeypatch.setattr(render.progress_bar, "PROGRESS_DELAY", 0)
     terminal = _Terminal()
     monkeypatch.setattr(sys, "stderr", terminal)
     with render.progress("Saving tasks") as update:

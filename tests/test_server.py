@@ -323,7 +323,7 @@ def test_changed_code_replaces_the_server(pair):
         text=True,
         check=True,
     )
-    module = Path(where.stdout.strip()).with_name("render.py")
+    module = Path(where.stdout.strip()).with_name("exit_codes.py")
     before = module.stat()
     try:
         os.utime(module, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))

@@ -72,8 +72,7 @@ def _before_terminal_input(ctx: typer.Context) -> None:
 
 
 def stdin_is_terminal() -> bool:
-    isatty = getattr(sys.stdin, "isatty", None)
-    return bool(isatty and isatty())
+    return render.is_terminal(sys.stdin)
 
 
 def _stdin_bytes() -> BinaryIO:

@@ -1,0 +1,167 @@
+"""A task's fields, declared once, and everything derived from them.
+
+`TaskBase` holds what a caller may set, with its limits; `TaskRead` is a task as
+every output shows it (id first, then the fields, then the times); the table
+model, the input models, the row type of listings (`TaskRow`), the field list
+the JSON writer, the damage checks and the contract test follow from those two.
+Adding a field is one edit here plus an Alembic revision.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, NamedTuple, Union, get_args, get_origin
+
+from pydantic import field_validator
+from sqlalchemy import Index, event
+from sqlmodel import Field, SQLModel
+from sqlmodel.sql.sqltypes import UTCDateTime
+
+from taskcli.domain.validation import (
+    DESCRIPTION_MAX,
+    STORED_TIME,
+    TITLE_MAX,
+    check_stored,
+    clean_description,
+    clean_title,
+)
+from taskcli.errors import InvalidInput
+
+
+class StoredTime(UTCDateTime):
+    """SQLModel's UTC datetime column. A stored value in a form taskcli never writes
+    comes back as it is, not as an error from inside SQLAlchemy, so that the check on
+    loading a Task can name the task and the field."""
+
+    cache_ok = True
+
+    def result_processor(self, dialect: Any, coltype: Any) -> Any:
+        parse = super().result_processor(dialect, coltype)
+
+        def process(value: Any) -> Any:
+            if parse is not None and isinstance(value, str) and STORED_TIME.fullmatch(value):
+                return parse(value)
+            return value
+
+        return process
+
+
+class TaskBase(SQLModel):
+    """What a caller may set, with its limits."""
+
+    title: str = Field(max_length=TITLE_MAX)
+    description: str | None = Field(default=None, max_length=DESCRIPTION_MAX)
+
+
+class TaskRead(TaskBase):
+    """A task as output shows it (`--json`, the HTTP API): a public contract, whose
+    fields may be added to, never renamed or removed."""
+
+    id: int
+    done: bool = False
+    created_at: datetime
+    updated_at: datetime
+    completed_at: datetime | None = None
+
+
+# The public fields in output order: the id first, then the rest as declared.
+PUBLIC_FIELDS: tuple[str, ...] = ("id", *(name for name in TaskRead.model_fields if name != "id"))
+
+
+def _kind(annotation: Any) -> str:
+    """What a field holds, as the JSON writer and the damage checks know it."""
+    optional = get_origin(annotation) in (Union, type(int | None)) and type(None) in get_args(
+        annotation
+    )
+    if optional:
+        (annotation,) = (arg for arg in get_args(annotation) if arg is not type(None))
+    kinds = {int: "int", bool: "flag", str: "text", datetime: "time"}
+    if annotation not in kinds:
+        raise TypeError(f"no output form for a field of type {annotation!r}")
+    kind = kinds[annotation]
+    return f"optional {kind}" if optional else kind
+
+
+# (name, kind) of every public field, in output order.
+FIELDS: tuple[tuple[str, str], ...] = tuple(
+    (name, _kind(TaskRead.model_fields[name].annotation)) for name in PUBLIC_FIELDS
+)
+
+
+class Task(TaskRead, table=True):
+    """A stored task. Times are stored in UTC and come back as aware datetimes."""
+
+    __tablename__ = "task"
+    # AUTOINCREMENT: SQLite never hands out an id again, even after the highest is deleted.
+    __table_args__ = (Index("ix_task_done_id", "done", "id"), {"sqlite_autoincrement": True})
+
+    id: int | None = Field(default=None, primary_key=True)
+    created_at: datetime = Field(sa_type=StoredTime)
+    updated_at: datetime = Field(sa_type=StoredTime)
+    completed_at: datetime | None = Field(default=None, sa_type=StoredTime)
+
+
+@event.listens_for(Task, "load")
+def _check_loaded(task: Task, context: Any) -> None:
+    """Refuse a stored task taskcli would never have written, before any command
+    uses it: a write then changes nothing, and no output shows it."""
+    check_stored(public_values(task), _is_time)
+
+
+def public_values(task: Any) -> tuple[Any, ...]:
+    """A task's public fields as a tuple in output order (what a TaskRow holds)."""
+    return tuple(getattr(task, name) for name in PUBLIC_FIELDS)
+
+
+def _is_time(value: Any) -> bool:
+    return isinstance(value, datetime)
+
+
+_ROW_TYPES = {
+    "int": int,
+    "flag": bool,
+    "text": str,
+    "optional text": str | None,
+    "time": str,
+    "optional time": str | None,
+}
+# A task as listings and bulk adds return it: the public fields in output order,
+# with times as RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z'), not datetimes.
+# In listings `done` is SQLite's 0 or 1 (equal to False and True): their rows are
+# the driver's tuples, made without a Python call per row.
+TaskRow = NamedTuple("TaskRow", [(name, _ROW_TYPES[kind]) for name, kind in FIELDS])  # type: ignore[misc]
+
+
+class TaskCreate(TaskBase):
+    """What a caller gives to add a task. The rules run before the limits are
+    checked (a title is stripped first), and raise InvalidInput."""
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> Any:
+        return clean_title(value) if isinstance(value, str) else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        return clean_description(value) if isinstance(value, str) or value is None else value
+
+
+class TaskUpdate(TaskBase):
+    """A partial update: only the fields that were set change (an empty description
+    clears it)."""
+
+    title: str | None = None  # type: ignore[assignment]
+    done: bool | None = None
+
+    @field_validator("title", mode="before")
+    @classmethod
+    def _title(cls, value: Any) -> Any:
+        if value is None:
+            raise InvalidInput("title must not be empty")
+        return clean_title(value) if isinstance(value, str) else value
+
+    @field_validator("description", mode="before")
+    @classmethod
+    def _description(cls, value: Any) -> Any:
+        return clean_description(value) if isinstance(value, str) or value is None else value

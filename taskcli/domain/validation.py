@@ -1,0 +1,106 @@
+"""Input rules for task text, shared by the input models and the bulk-add path.
+
+Pure functions with no third-party imports: they are cheap to call once per
+line of a 100,000-line `tasks add -`. They raise InvalidInput, which pydantic lets
+through its validators unchanged, so the input models raise it too.
+
+The rules for what taskcli itself stores are here too: output checks every task it
+reads against them, so a file changed behind taskcli's back cannot make the output
+break its contract.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from taskcli.errors import DamagedTask, InvalidInput
+
+TITLE_MAX = 500
+DESCRIPTION_MAX = 65_536
+
+# Lone surrogates are what Python makes of invalid UTF-8 in argv (surrogateescape).
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+_TITLE_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_TITLE_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DESCRIPTION_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+
+
+def _check_text(value: str, field: str, control: re.Pattern[str]) -> None:
+    if _SURROGATE.search(value):
+        raise InvalidInput(f"{field} is not valid UTF-8")
+    bad = control.search(value)
+    if bad:
+        raise InvalidInput(f"{field} contains a control character (U+{ord(bad.group()):04X})")
+
+
+def clean_title(value: str) -> str:
+    """Return the title with surrounding whitespace stripped, or raise InvalidInput."""
+    title = value.strip()
+    if not title:
+        raise InvalidInput("title must not be empty")
+    if len(title) > TITLE_MAX:
+        raise InvalidInput(f"title is longer than {TITLE_MAX} characters ({len(title)})")
+    if _TITLE_LINE_BREAK.search(title):
+        raise InvalidInput("title must be a single line")
+    _check_text(title, "title", _TITLE_CONTROL)
+    return title
+
+
+def clean_description(value: str | None) -> str | None:
+    """Return the description unchanged (an empty one becomes None), or raise InvalidInput."""
+    if value is None or value == "":
+        return None
+    if len(value) > DESCRIPTION_MAX:
+        raise InvalidInput(
+            f"description is longer than {DESCRIPTION_MAX} characters ({len(value)})"
+        )
+    _check_text(value, "description", _DESCRIPTION_CONTROL)
+    return value
+
+
+# -- what taskcli itself stores -----------------------------------------------------
+# A stored time is what taskcli writes: UTC as 'YYYY-MM-DD HH:MM:SS.ffffff' (or with
+# ISO's 'T', which listings cannot tell apart: they read the time as RFC 3339 text,
+# 'YYYY-MM-DDTHH:MM:SS.ffffffZ'). The patterns accept only real dates, leap days
+# included, so a value they pass always parses, and cost one match per value.
+_LEAP_YEAR = r"(?:[0-9][0-9](?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)"
+_DATE = (
+    r"(?:(?!0000)[0-9]{4}-(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])"
+    r"|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))"
+    f"|{_LEAP_YEAR}-02-29)"
+)
+_CLOCK = r"(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}"
+STORED_TIME = re.compile(f"{_DATE}[ T]{_CLOCK}")
+LISTED_TIME = re.compile(f"{_DATE}T{_CLOCK}Z")
+
+
+def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
+    """Raise DamagedTask naming the first field of a stored task that taskcli would
+    never have written. `row` holds the public fields in their order (FIELDS);
+    `is_time(value)` tells whether a value is a well-formed time as read."""
+    from taskcli.domain.models import FIELDS
+
+    task_id = row[0]
+    for (name, kind), value in zip(FIELDS, row, strict=True):
+        optional = kind.startswith("optional ")
+        if optional and value is None:
+            continue
+        if kind.endswith("text") and not isinstance(value, str):
+            expected = "text or null" if optional else "text"
+            raise DamagedTask(task_id, name, value, expected)
+        if kind.endswith("time") and not is_time(value):
+            raise DamagedTask(task_id, name, value, "a time as taskcli writes it")
+    values = dict(zip((name for name, _kind in FIELDS), row, strict=True))
+    if values["done"] and values["completed_at"] is None:
+        raise DamagedTask(task_id, "completed_at", None, "the time a done task was done")
+    if not values["done"] and values["completed_at"] is not None:
+        raise DamagedTask(
+            task_id, "completed_at", values["completed_at"], "null (the task is not done)"
+        )
+
+
+def is_listed_time(value: Any) -> bool:
+    """Whether `value` is a time as listings read it (RFC 3339 text)."""
+    return isinstance(value, str) and LISTED_TIME.fullmatch(value) is not None

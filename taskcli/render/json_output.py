@@ -1,0 +1,138 @@
+"""Tasks as JSON for scripts: a public contract, derived from the field list.
+
+Every object is exactly `json.dumps(task_dict(task))`; listings are written a
+block of rows at a time by one comprehension generated from the public fields
+(domain.models.FIELDS), byte for byte the same, without a dict or a call per row.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Iterable, Iterator
+from functools import partial
+from itertools import islice, repeat
+from json.encoder import encode_basestring
+from operator import is_not, itemgetter
+from typing import Any
+
+from taskcli.domain.models import FIELDS, PUBLIC_FIELDS, public_values
+from taskcli.domain.validation import LISTED_TIME, check_stored, is_listed_time
+from taskcli.render.output import write
+from taskcli.render.text import TaskLike, timestamp
+
+
+def task_dict(task: TaskLike) -> dict[str, Any]:
+    """The JSON form of a task: a public contract (fields may be added, never removed)."""
+    return {
+        name: bool(value) if kind == "flag" else timestamp(value) if "time" in kind else value
+        for (name, kind), value in zip(FIELDS, public_values(task), strict=True)
+    }
+
+
+def json_object(task: TaskLike) -> None:
+    write(json.dumps(task_dict(task), ensure_ascii=False) + "\n")
+
+
+def json_value(value: Any) -> None:
+    """Any JSON value on one line (for outputs other than tasks)."""
+    write(json.dumps(value, ensure_ascii=False) + "\n")
+
+
+def json_array(tasks: Iterable[TaskLike]) -> None:
+    """A JSON array written one task per line as rows arrive, never built in memory.
+
+    `tasks` are all listing rows (TaskRow) or all Task objects."""
+    first = True
+    for chunk in chunks(tasks):
+        if isinstance(chunk[0], tuple):
+            check_rows(chunk)
+            lines = _row_lines(chunk)
+        else:
+            lines = [json.dumps(task_dict(task), ensure_ascii=False) for task in chunk]
+        write(("[\n" if first else ",\n") + ",\n".join(lines))
+        first = False
+    write("[]\n" if first else "\n]\n")
+
+
+def _compile_row_lines() -> Callable[[list[Any]], list[str]]:
+    """One comprehension over listing rows (times already RFC 3339 text), written
+    from the field list: what json.dumps(task_dict(row)) would make of each row."""
+    forms = {
+        "int": "{@}",
+        "flag": "{TRUE if @ else FALSE}",
+        "text": "{string(@)}",
+        "optional text": "{NULL if @ is None else string(@)}",
+        "time": '"{@}"',
+        "optional time": "{NULL if @ is None else QUOTE + @ + QUOTE}",
+    }
+    names = [f"v{index}" for index in range(len(FIELDS))]
+    members = ", ".join(
+        json.dumps(name).replace("{", "{{").replace("}", "}}")
+        + ": "
+        + forms[kind].replace("@", variable)
+        for (name, kind), variable in zip(FIELDS, names, strict=True)
+    )
+    source = f"lambda chunk: [f'{{{{{members}}}}}' for {', '.join(names)} in chunk]"
+    scope = {"string": encode_basestring, "NULL": "null", "TRUE": "true", "FALSE": "false"}
+    scope["QUOTE"] = '"'
+    return eval(source, scope)
+
+
+_row_lines = _compile_row_lines()
+
+
+def chunks(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
+    """Rows in lists of `size`, so output is written in blocks rather than per row."""
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, size)):
+        yield chunk
+
+
+def _columns(*kinds: str) -> list[Any]:
+    return [itemgetter(index) for index, (_, kind) in enumerate(FIELDS) if kind in kinds]
+
+
+_TIMES, _OPTIONAL_TIMES = _columns("time"), _columns("optional time")
+_TEXTS, _OPTIONAL_TEXTS = _columns("text"), _columns("optional text")
+_DONE = itemgetter(PUBLIC_FIELDS.index("done"))
+_COMPLETED = itemgetter(PUBLIC_FIELDS.index("completed_at"))
+_LISTED_TIMES = re.compile(f"(?:{LISTED_TIME.pattern}\n)*{LISTED_TIME.pattern}")
+_LISTED_TIME_LENGTH = len("2026-11-26T17:02:27.356578Z")
+_is_set = partial(is_not, None)
+
+
+def check_rows(rows: list[Any]) -> None:
+    """Raise DamagedTask unless every listing row holds only what taskcli stores.
+
+    Times are written into the output as they were read, so each must be one
+    taskcli wrote. They are checked a block at a time, joined by newlines, with one
+    match and a length (well-formed times have one length and no newline, so the
+    block has exactly as many as it should); the rest are C-level passes. All of it
+    costs a few percent of writing the rows."""
+    if not isinstance(rows[0], tuple):
+        return  # Task objects, checked as they were loaded
+    optional = [value for column in _OPTIONAL_TIMES for value in filter(_is_set, map(column, rows))]
+    count = len(_TIMES) * len(rows) + len(optional)
+    try:
+        times = "\n".join([value for column in _TIMES for value in map(column, rows)] + optional)
+    except TypeError:  # a time that is not text
+        times = ""
+    if not (
+        len(times) == count * (_LISTED_TIME_LENGTH + 1) - 1
+        and _LISTED_TIMES.fullmatch(times)
+        and all(all(map(isinstance, map(column, rows), repeat(str))) for column in _TEXTS)
+        and all(
+            all(map(isinstance, map(column, rows), repeat((str, type(None)))))
+            for column in _OPTIONAL_TEXTS
+        )
+        and list(map(bool, map(_DONE, rows))) == list(map(_is_set, map(_COMPLETED, rows)))
+    ):
+        for row in rows:
+            check_stored(row, is_listed_time)
+
+
+def checked(rows: list[Any]) -> list[Any]:
+    """`rows`, once check_rows has passed them."""
+    check_rows(rows)
+    return rows

@@ -1,0 +1,42 @@
+"""What the commands say besides tasks: the command server's state, prompts."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+from typing import Any
+
+from taskcli.render.output import confirm, write
+from taskcli.render.text import TaskLike, literal, timestamp
+
+
+def server_status(status: dict[str, Any]) -> None:
+    """The command server's state, one 'label: value' per line."""
+    if not status["enabled"]:
+        write(f"Command server: off ({status['reason']}); commands run in-process.\n")
+        return
+    if not status["running"]:
+        write("Command server: not running; the next command starts it.\n")
+        write(f"Socket: {status['socket']}\n")
+        return
+    started = datetime.fromtimestamp(status["started"], timezone.utc)
+    write(
+        f"Command server: running (pid {status['pid']}, taskcli {status['version']})\n"
+        f"Socket: {status['socket']}\n"
+        f"Started: {timestamp(started)}\n"
+        f"Commands served: {status['served']}\n"
+    )
+
+
+def servers_stopped(pids: Sequence[int]) -> None:
+    if not pids:
+        write("No command server was running.\n")
+    for pid in pids:
+        write(f"Stopped the command server (pid {pid}).\n")
+
+
+def confirm_delete(tasks: Sequence[TaskLike]) -> bool:
+    """Ask before deleting these tasks."""
+    if len(tasks) == 1:
+        return confirm(f"Delete task {tasks[0].id}: {literal(tasks[0].title)}?")
+    return confirm(f"Delete {len(tasks)} tasks ({', '.join(str(t.id) for t in tasks)})?")
