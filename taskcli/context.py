@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,7 +44,16 @@ class AppContext:
         """The absolute database path: --db, else TASKS_DB, else the user data dir."""
         if self.db_path is None:
             self.db_path = default_db_path()
-        self.db_path = Path(os.path.abspath(os.path.expanduser(self.db_path)))
+        try:
+            self.db_path = Path(os.path.abspath(os.path.expanduser(self.db_path)))
+        except OSError as error:
+            # A relative path needs the working folder, which may have been deleted.
+            from taskcli.errors import StorageError
+
+            raise StorageError(
+                f"cannot use database {self.db_path}: it is a relative path and the current "
+                f"folder is unavailable ({os.strerror(error.errno or errno.ENOENT)})"
+            ) from error
         return self.db_path
 
     @property
