@@ -1,20 +1,37 @@
-"""Opening the SQLite store: connection settings, transactions, errors and migrations.
+"""Opening the SQLite store: which files are taskcli's, how a command opens them,
+connection settings, transactions, errors and migrations.
 
-Alembic owns the schema. Checking the schema version on each start is one query;
-Alembic itself is imported only when a database must be created or upgraded.
+A command opens the store either for reading or for writing:
+
+- Reading never writes to an existing file: no journal-mode switch, no stamp, no
+  migration. A missing or empty file reads as an empty store.
+- Writing creates the database when it is missing (built under a temporary name
+  and linked into place, so nobody sees it half-made and a failure leaves nothing
+  behind), stamps a database made by taskcli 1.0 with taskcli's application id,
+  upgrades the schema and switches the file to WAL.
+
+Either way, a file that is not unmistakably taskcli's is refused before anything
+is written to it. Alembic owns the schema; it is imported only to create or
+upgrade a database.
 """
 
 from __future__ import annotations
 
+import errno
 import os
+import secrets
 import sqlite3
+import stat
+import time
+import weakref
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
+from typing import NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.pool import NullPool
+from sqlalchemy.pool import NullPool, StaticPool
 
 from taskcli.errors import StorageError
 
@@ -24,24 +41,89 @@ SCHEMA_REVISIONS = ("0001",)
 HEAD = SCHEMA_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 
+# PRAGMA application_id of every database taskcli makes ("tCLI"): the mark that
+# tells its files from any other SQLite file.
+APPLICATION_ID = 0x74434C49
+
 # Execution option that makes a transaction start with BEGIN IMMEDIATE.
 WRITE = "taskcli_write"
 
+_MAGIC = b"SQLite format 3\x00"
+_HEADER_SIZE = 100
+_WAL_FORMAT = 2  # header bytes 18 and 19 of a database in WAL mode
+
+# taskcli 1.0 set no application id. A file without one is taskcli's only if it
+# holds exactly what revision 0001 made, and nothing else.
+_V1_REVISION = "0001"
+_V1_OBJECTS = frozenset(
+    {
+        ("table", "alembic_version"),
+        ("index", "sqlite_autoindex_alembic_version_1"),
+        ("table", "task"),
+        ("index", "ix_task_done_id"),
+    }
+)
+_V1_COLUMNS = {
+    "alembic_version": [(0, "version_num", "VARCHAR(32)", 1, None, 1)],
+    "task": [
+        (0, "id", "INTEGER", 1, None, 1),
+        (1, "title", "VARCHAR(500)", 1, None, 0),
+        (2, "description", "VARCHAR(65536)", 0, None, 0),
+        (3, "done", "BOOLEAN", 1, None, 0),
+        (4, "created_at", "DATETIME", 1, None, 0),
+        (5, "updated_at", "DATETIME", 1, None, 0),
+        (6, "completed_at", "DATETIME", 0, None, 0),
+    ],
+}
+
+# The byte range of SQLite's SHARED lock on a database file (os_unix.c).
+_SHARED_FIRST = 0x40000000 + 2
+_SHARED_SIZE = 510
+
+# What a connection that may not write the -shm file gets while the WAL index is
+# not (yet) valid: only a connection that may write can rebuild it.
+_UNTIL_RECOVERED = {sqlite3.SQLITE_READONLY_RECOVERY, sqlite3.SQLITE_READONLY_CANTINIT}
+
+# link() errors of file systems without hard links (FAT, some network shares).
+_NO_HARD_LINKS = {errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EMLINK, errno.ENOSYS}
+
+
+# -- errors ---------------------------------------------------------------------
+
 
 def _describe(error: BaseException, path: Path, busy_timeout: float) -> str:
-    text = str(getattr(error, "orig", None) or error)
-    lowered = text.lower()
-    if "locked" in lowered or "busy" in lowered:
-        return f"database {path} is locked by another process (waited {busy_timeout:g} s)"
-    if "not a database" in lowered:
-        return f"{path} is not a taskcli database (file is not a database)"
-    if "readonly" in lowered or "read-only" in lowered:
-        return f"database {path} is read-only"
-    if "unable to open" in lowered:
-        return f"cannot open database {path}"
-    if isinstance(error, OSError) and error.strerror:
-        return f"cannot use database {path}: {error.strerror}"
-    return f"database {path}: {text}"
+    """One line for the user, chosen by SQLite's error code or the errno, never by
+    words in the message (which may hold the path)."""
+    error = getattr(error, "orig", None) or error
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(error, sqlite3.Error) and code is not None:
+        primary = code & 0xFF
+        if primary in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+            return f"database {path} is locked by another process (waited {busy_timeout:g} s)"
+        if primary == sqlite3.SQLITE_NOTADB:
+            return f"{path} is not a taskcli database (file is not a database)"
+        if code in _UNTIL_RECOVERED:
+            return (
+                f"cannot read database {path} now: it needs a recovery that only a user "
+                "who may write it can make; try again"
+            )
+        if code == sqlite3.SQLITE_READONLY_DIRECTORY:
+            return f"database {path} is read-only: you may not create files in its folder"
+        if primary == sqlite3.SQLITE_READONLY:
+            return f"database {path} is read-only"
+        if primary == sqlite3.SQLITE_CANTOPEN:
+            return f"cannot open database {path}"
+        if primary == sqlite3.SQLITE_CORRUPT:
+            return f"database {path} is damaged ({error})"
+        if primary == sqlite3.SQLITE_FULL:
+            return f"cannot write database {path}: the disk is full"
+        if primary in (sqlite3.SQLITE_PERM, sqlite3.SQLITE_AUTH):
+            return f"cannot use database {path}: permission denied"
+        if primary == sqlite3.SQLITE_IOERR:
+            return f"cannot use database {path}: input/output error ({error.sqlite_errorname})"
+    if isinstance(error, OSError) and error.errno is not None:
+        return f"cannot use database {path}: {os.strerror(error.errno)}"
+    return f"database {path}: {error}"
 
 
 @contextmanager
@@ -53,29 +135,106 @@ def storage_errors(path: Path, busy_timeout: float) -> Iterator[None]:
         raise StorageError(_describe(error, path, busy_timeout)) from error
 
 
-def create_file(path: Path) -> None:
-    """Create the database file (and missing folders), readable by its owner only."""
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+# -- files ----------------------------------------------------------------------
 
 
-def is_read_only(path: Path) -> bool:
-    """Whether this process may not write the database file."""
-    return not os.access(path, os.W_OK)
+def _status(path: Path) -> os.stat_result | None:
+    """The file's status, None if it does not exist; refuses anything but a regular
+    file before SQLite opens it (SQLite would put a journal beside /dev/null)."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(status.st_mode):
+        raise StorageError(f"{path} is a directory, not a database file")
+    if not stat.S_ISREG(status.st_mode):
+        raise StorageError(f"{path} is not a regular file, so it cannot be a database")
+    return status
 
 
-def make_engine(path: Path, busy_timeout: float) -> Engine:
-    """An engine over an existing database file, with durable commits and a busy timeout."""
-    uri = f"file:{quote(str(path))}?mode=rw"
-    if is_read_only(path):
-        uri = f"file:{quote(str(path))}?mode=ro"
-        wal = path.with_name(path.name + "-wal")
-        if not wal.exists() or wal.stat().st_size == 0:
-            # Everything is in the main file. Opened any other way, SQLite would leave
-            # -wal and -shm files with the file's read-only mode beside it, and those
-            # would keep the database read-only after its owner made it writable again.
-            uri += "&immutable=1"
+def _header(path: Path) -> bytes:
+    """The file's SQLite header; refuses a file that is not SQLite's or that another
+    application has marked as its own. An empty file gives b''."""
+    with open(path, "rb") as file:
+        header = file.read(_HEADER_SIZE)
+    if not header:
+        return header
+    if len(header) < _HEADER_SIZE or not header.startswith(_MAGIC):
+        raise StorageError(f"{path} is not a taskcli database (not an SQLite database)")
+    if int.from_bytes(header[68:72], "big") not in (0, APPLICATION_ID):
+        raise StorageError(f"{path} is not a taskcli database (it belongs to another program)")
+    return header
 
+
+def _is_empty(path: Path) -> bool:
+    """Whether the file holds nothing at all, in itself or in a write-ahead log."""
+    wal = path.with_name(path.name + "-wal")
+    return os.stat(path).st_size == 0 and (not wal.exists() or wal.stat().st_size == 0)
+
+
+def _make_folders(folder: Path) -> None:
+    """Create each missing folder on the way to `folder`, each 0700: mkdir's
+    parents=True would give the intermediate ones 0755."""
+    missing = []
+    while not os.path.isdir(folder):
+        missing.append(folder)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    for component in reversed(missing):
+        try:
+            os.mkdir(component, 0o700)
+        except FileExistsError:
+            continue  # made meanwhile by another process: not ours to change
+        os.chmod(component, 0o700)  # exactly, whatever the umask
+
+
+def _remove(path: Path) -> None:
+    for name in (path, *(path.with_name(path.name + s) for s in ("-journal", "-wal", "-shm"))):
+        with suppress(FileNotFoundError):
+            os.unlink(name)
+
+
+def _create(path: Path, busy_timeout: float) -> None:
+    """Make a complete new database at `path`, unless another process makes one first.
+
+    It is built under a temporary name in the same folder and linked into place:
+    no other process ever sees it half-made, and on any failure nothing is left.
+    """
+    _make_folders(path.parent)
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    try:
+        os.chmod(temporary, 0o600)  # exactly, whatever the umask
+        engine = make_engine(temporary, busy_timeout)
+        try:
+            _initialise(engine, temporary)
+            _switch_to_wal(engine)
+        finally:
+            engine.dispose()
+        try:
+            os.link(temporary, path)
+        except FileExistsError:
+            pass  # another process made it first: that one is used
+        except OSError as error:
+            if error.errno not in _NO_HARD_LINKS:
+                raise
+            # No hard links here: fall back to an empty file, which the caller
+            # initialises in place under the write lock like any empty file.
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+    finally:
+        _remove(temporary)
+
+
+# -- engines --------------------------------------------------------------------
+
+
+def _uri(path: Path, options: str) -> str:
+    # fsencode first: a path that is not valid UTF-8 reaches SQLite byte for byte.
+    return f"file:{quote(os.fsencode(path))}?{options}"
+
+
+def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engine:
     def connect() -> sqlite3.Connection:
         # isolation_level=None: the driver never opens transactions itself; _begin does.
         connection = sqlite3.connect(
@@ -87,8 +246,79 @@ def make_engine(path: Path, busy_timeout: float) -> Engine:
         connection.execute("PRAGMA synchronous = FULL")
         return connection
 
-    engine = create_engine("sqlite://", creator=connect, poolclass=NullPool)
+    pool = StaticPool if one_connection else NullPool
+    engine = create_engine("sqlite://", creator=connect, poolclass=pool)
     event.listen(engine, "begin", _begin)
+    return engine
+
+
+def make_engine(path: Path, busy_timeout: float) -> Engine:
+    """An engine that may read and write an existing database file, with durable
+    commits and a busy timeout."""
+    return _engine(_uri(path, "mode=rw"), busy_timeout)
+
+
+def _shared_lock(path: Path, busy_timeout: float) -> int | None:
+    """A descriptor holding SQLite's SHARED lock on the database file, or None where
+    there are no POSIX locks. While it is held, no connection closing elsewhere can
+    checkpoint and delete the -wal and -shm files."""
+    try:
+        import fcntl
+    except ImportError:
+        return None
+    descriptor = os.open(path, os.O_RDONLY)
+    deadline = time.monotonic() + busy_timeout
+    while True:
+        try:
+            fcntl.lockf(descriptor, fcntl.LOCK_SH | fcntl.LOCK_NB, _SHARED_SIZE, _SHARED_FIRST)
+            return descriptor
+        except OSError as error:
+            if error.errno not in (errno.EACCES, errno.EAGAIN) or time.monotonic() > deadline:
+                os.close(descriptor)
+                if error.errno in (errno.EACCES, errno.EAGAIN):
+                    raise StorageError(
+                        f"database {path} is locked by another process (waited {busy_timeout:g} s)"
+                    ) from error
+                raise
+            time.sleep(0.01)
+
+
+def _reading_engine(path: Path, header: bytes, mode: int, busy_timeout: float) -> Engine:
+    """An engine for a database this process may read but not write.
+
+    `immutable=1` would ignore the WAL and the locks, and show a half-written
+    command while the owner writes. A read-only connection honours both, but only
+    through the -wal and -shm files: it may use them when they exist, and must
+    never create them (they would be ours, with the database's mode, and could
+    lock its owner out of writing). So: with both present, a read-only connection,
+    kept for the whole command under a SHARED lock taken before looking, so that
+    they cannot go away meanwhile; with neither present and a file nobody may
+    write, the file alone is the database; otherwise the read is refused.
+    """
+    if header and header[18] != _WAL_FORMAT:
+        # A rollback journal: a read-only connection locks the file like any reader.
+        return _engine(_uri(path, "mode=ro"), busy_timeout)
+    lock = _shared_lock(path, busy_timeout)
+    try:
+        wal, shm = (path.with_name(path.name + suffix) for suffix in ("-wal", "-shm"))
+        if wal.exists() and shm.exists():
+            options = "mode=ro"
+        elif not wal.exists() and not shm.exists() and not mode & 0o222:
+            options = "mode=ro&immutable=1"
+        else:
+            raise StorageError(
+                f"cannot read database {path} safely: you may not write it, and its owner "
+                "may be changing it (the owner can share it read-only with chmod a-w)"
+            )
+        engine = _engine(_uri(path, options), busy_timeout, one_connection=True)
+    except BaseException:
+        if lock is not None:
+            os.close(lock)
+        raise
+    if lock is not None:
+        # Closed with the engine: closing it any earlier would also drop the locks
+        # SQLite holds on the same file for this process (POSIX lock semantics).
+        weakref.finalize(engine, os.close, lock)
     return engine
 
 
@@ -101,50 +331,153 @@ def _begin(connection: Connection) -> None:
         connection.exec_driver_sql("BEGIN")
 
 
-def _schema_version(connection: Connection, path: Path) -> str | None:
-    tables = set(
-        connection.exec_driver_sql("SELECT name FROM sqlite_master WHERE type = 'table'").scalars()
-    )
-    if "alembic_version" in tables:
-        version = connection.exec_driver_sql("SELECT version_num FROM alembic_version").scalar()
-    else:
+# -- what is in the file --------------------------------------------------------
+
+
+class _Identity(NamedTuple):
+    """What a database file holds: its schema revision (None when empty) and
+    whether it carries taskcli's application id."""
+
+    version: str | None
+    marked: bool
+
+
+def _identify(connection: Connection, path: Path) -> _Identity:
+    """Whose the file is and at which revision; refuses anything not taskcli's and
+    any revision from a newer taskcli."""
+    run = connection.exec_driver_sql
+    application_id = run("PRAGMA application_id").scalar()
+    objects = {tuple(row) for row in run("SELECT type, name FROM sqlite_master")}
+    if application_id == APPLICATION_ID:
         version = None
-        if tables - {"sqlite_sequence"}:
-            raise StorageError(f"{path} is not a taskcli database")
-    if version is not None and version not in SCHEMA_REVISIONS:
-        raise StorageError(
-            f"database {path} was written by a newer version of taskcli "
-            f"(schema {version}); upgrade taskcli to use it"
-        )
-    return version
+        if ("table", "alembic_version") in objects:
+            version = run("SELECT version_num FROM alembic_version").scalar()
+        if version is None:
+            raise StorageError(f"{path} is not a taskcli database (it has no schema version)")
+        if version not in SCHEMA_REVISIONS:
+            raise StorageError(
+                f"database {path} was written by a newer version of taskcli "
+                f"(schema {version}); upgrade taskcli to use it"
+            )
+        return _Identity(version, marked=True)
+    if application_id == 0:
+        if not objects and _is_empty(path):
+            return _Identity(None, marked=False)
+        if _is_v1(connection, objects):
+            return _Identity(_V1_REVISION, marked=False)
+    raise StorageError(f"{path} is not a taskcli database")
 
 
-def ensure_schema(engine: Engine, path: Path) -> None:
-    """Create or upgrade the schema in place; refuse a database from a newer taskcli.
+def _is_v1(connection: Connection, objects: set[tuple[str, str]]) -> bool:
+    """Whether an unmarked file holds exactly what taskcli 1.0 made."""
+    if objects - {("table", "sqlite_sequence")} != _V1_OBJECTS:
+        return False
+    run = connection.exec_driver_sql
+    for table, columns in _V1_COLUMNS.items():
+        if [tuple(row) for row in run(f"PRAGMA table_info({table})")] != columns:
+            return False
+    return [tuple(row) for row in run("SELECT version_num FROM alembic_version")] == [
+        (_V1_REVISION,)
+    ]
 
-    Nothing is written to a file that is not (or not yet) known to be taskcli's.
-    """
-    with engine.connect() as connection:
-        version = _schema_version(connection, path)
-        journal_mode = connection.exec_driver_sql("PRAGMA journal_mode").scalar()
-    if is_read_only(path):
-        if version != HEAD:
-            raise StorageError(f"database {path} is read-only and needs an upgrade")
-        return
-    if journal_mode != "wal":
-        # WAL lets readers and one writer work at once. The setting is stored in the
-        # file, so this runs once per database; it cannot run inside a transaction.
-        raw = engine.raw_connection()
+
+# -- opening --------------------------------------------------------------------
+
+
+def open_for_reading(path: Path, busy_timeout: float) -> Engine | None:
+    """An engine for reading the database, or None if there is none yet (no file, or
+    an empty one). Nothing is ever written to the file."""
+    status = _status(path)
+    if status is None or _is_empty(path):
+        return None
+    header = _header(path)
+    if os.access(path, os.W_OK):
+        # Read-write, so that SQLite may create and remove the -wal and -shm files
+        # as for any reader; taskcli itself writes nothing.
+        engine = make_engine(path, busy_timeout)
+    else:
+        engine = _reading_engine(path, header, status.st_mode, busy_timeout)
+    try:
+        identity = _identify_when_readable(engine, path, busy_timeout)
+        if identity.version is None:
+            engine.dispose()
+            return None
+        if identity.version != HEAD:
+            raise StorageError(
+                f"database {path} needs an upgrade to schema {HEAD}; "
+                "the next command that changes tasks will make it"
+            )
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _identify_when_readable(engine: Engine, path: Path, busy_timeout: float) -> _Identity:
+    """_identify, waiting (like the busy timeout) while a reader without write access
+    finds the WAL index being rebuilt by a writer that has just opened the database."""
+    deadline = time.monotonic() + busy_timeout
+    while True:
         try:
-            raw.driver_connection.execute("PRAGMA journal_mode = WAL")
-        finally:
-            raw.close()
-    if version == HEAD:
-        return
+            with engine.connect() as connection:
+                return _identify(connection, path)
+        except exc.OperationalError as error:
+            code = getattr(error.orig, "sqlite_errorcode", None)
+            if code not in _UNTIL_RECOVERED or time.monotonic() > deadline:
+                raise
+            time.sleep(0.01)
+
+
+def open_for_writing(path: Path, busy_timeout: float, create: bool) -> Engine | None:
+    """An engine for writing the database: created if missing and `create` is set
+    (else None), marked as taskcli's, at the current schema and in WAL mode."""
+    status = _status(path)
+    if status is None:
+        if not create:
+            return None
+        _create(path, busy_timeout)
+        if _status(path) is None:
+            raise StorageError(f"cannot create database {path}: a broken link is in the way")
+    elif not create and _is_empty(path):
+        return None
+    if not os.access(path, os.W_OK):
+        raise StorageError(f"database {path} is read-only")
+    _header(path)
+    engine = make_engine(path, busy_timeout)
+    try:
+        with engine.connect() as connection:
+            identity = _identify(connection, path)
+        if identity.version != HEAD or not identity.marked:
+            _initialise(engine, path)
+        _switch_to_wal(engine)
+    except BaseException:
+        engine.dispose()
+        raise
+    return engine
+
+
+def _initialise(engine: Engine, path: Path) -> None:
+    """Mark the database as taskcli's and bring its schema to the head revision,
+    in one transaction."""
     with engine.connect().execution_options(**{WRITE: True}) as connection, connection.begin():
-        # Checked again under the write lock: another process may have migrated meanwhile.
-        if _schema_version(connection, path) != HEAD:
+        # Checked again under the write lock: another process may have done it meanwhile.
+        identity = _identify(connection, path)
+        if not identity.marked:
+            connection.exec_driver_sql(f"PRAGMA application_id = {APPLICATION_ID}")
+        if identity.version != HEAD:
             upgrade(connection)
+
+
+def _switch_to_wal(engine: Engine) -> None:
+    """WAL lets readers and one writer work at once. The setting is stored in the file,
+    so this changes something once per database; it cannot run in a transaction."""
+    raw = engine.raw_connection()
+    try:
+        driver = raw.driver_connection
+        if driver.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            driver.execute("PRAGMA journal_mode = WAL")
+    finally:
+        raw.close()
 
 
 def upgrade(connection: Connection) -> None:

@@ -20,7 +20,7 @@ from sqlalchemy import Engine, String, func, select, type_coerce
 from sqlmodel import Session
 
 from taskcli import db
-from taskcli.errors import InvalidInput, StorageError, TaskNotFound
+from taskcli.errors import InvalidInput, TaskNotFound
 from taskcli.models import Task, TaskCreate, TaskUpdate
 
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -113,30 +113,33 @@ class TaskService:
         self.path = Path(path)
         self.busy_timeout = busy_timeout
         self._engine: Engine | None = None
+        self._writable = False
 
     # -- plumbing -----------------------------------------------------------------
 
     def _storage_errors(self) -> AbstractContextManager[None]:
         return db.storage_errors(self.path, self.busy_timeout)
 
-    def _open(self, create: bool) -> Engine | None:
-        """The engine, creating the file when asked; None if it does not exist and need not."""
-        if self._engine is None:
+    def _open(self, write: bool, create: bool = True) -> Engine | None:
+        """The engine, opened for reading or for writing; None if there is no database
+        yet and none is to be created. Opening for reading never writes to the file;
+        opening for writing may create, mark, upgrade and switch it to WAL."""
+        if self._engine is None or (write and not self._writable):
             with self._storage_errors():
-                if self.path.is_dir():
-                    raise StorageError(f"{self.path} is a directory, not a database file")
-                if not self.path.exists():
-                    if not create:
-                        return None
-                    db.create_file(self.path)
-                engine = db.make_engine(self.path, self.busy_timeout)
-                db.ensure_schema(engine, self.path)
-            self._engine = engine
+                if write:
+                    engine = db.open_for_writing(self.path, self.busy_timeout, create)
+                else:
+                    engine = db.open_for_reading(self.path, self.busy_timeout)
+            if engine is None:
+                return None
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._writable = engine, write
         return self._engine
 
-    def _open_existing(self, ids: list[int]) -> Engine:
+    def _open_existing(self, ids: list[int], write: bool) -> Engine:
         """The engine of a database that must already hold these ids (it creates nothing)."""
-        engine = self._open(create=False)
+        engine = self._open(write, create=False)
         if engine is None:
             raise TaskNotFound(ids)
         return engine
@@ -166,7 +169,7 @@ class TaskService:
 
     def add(self, data: TaskCreate) -> Task:
         """Store a new task and return it with its id."""
-        engine = self._open(create=True)
+        engine = self._open(write=True)
         with self._session(engine, write=True) as session:
             now = utcnow()
             task = Task(
@@ -190,7 +193,7 @@ class TaskService:
             return []
         total = len(values)
         report = progress or (lambda done, total: None)
-        engine = self._open(create=True)
+        engine = self._open(write=True)
         column_type = _TABLE.c.created_at.type.dialect_impl(engine.dialect)
         stored_time = column_type.bind_processor(engine.dialect)
         with self._session(engine, write=True) as session:
@@ -224,7 +227,7 @@ class TaskService:
     def get_many(self, ids: Iterable[int]) -> list[Task]:
         """The tasks with these ids (duplicates dropped), in the given order."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open_existing(ids)
+        engine = self._open_existing(ids, write=False)
         with self._session(engine, write=False) as session:
             return self._fetch(session, ids)
 
@@ -232,7 +235,7 @@ class TaskService:
         self, status: Status = Status.PENDING, limit: int | None = None, offset: int = 0
     ) -> Iterator[TaskRow]:
         """Stream tasks ordered by id."""
-        engine = self._open(create=False)
+        engine = self._open(write=False)
         if engine is None:
             return iter(())
         statement = select(*_LISTED).order_by(Task.id)
@@ -248,7 +251,7 @@ class TaskService:
 
     def highest_id(self) -> int:
         """The largest id in the store (0 when empty): an upper bound for any listing."""
-        engine = self._open(create=False)
+        engine = self._open(write=False)
         if engine is None:
             return 0
         with self._session(engine, write=False) as session:
@@ -273,7 +276,7 @@ class TaskService:
     def set_done(self, ids: Iterable[int], done: bool = True) -> list[Task]:
         """Mark tasks done (or not done); tasks already in that state stay as they are."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open_existing(ids)
+        engine = self._open_existing(ids, write=True)
         with self._session(engine, write=True) as session:
             now = utcnow()
             tasks = self._fetch(session, ids)
@@ -290,7 +293,7 @@ class TaskService:
         fields = changes.model_dump(exclude_unset=True)
         if not fields:
             raise InvalidInput("nothing to change")
-        engine = self._open_existing([task_id])
+        engine = self._open_existing([task_id], write=True)
         with self._session(engine, write=True) as session:
             now = utcnow()
             (task,) = self._fetch(session, [task_id])
@@ -309,7 +312,7 @@ class TaskService:
     def delete(self, ids: Iterable[int]) -> list[Task]:
         """Delete tasks and return them as they were; all or, if any is missing, none."""
         ids = list(dict.fromkeys(ids))
-        engine = self._open_existing(ids)
+        engine = self._open_existing(ids, write=True)
         with self._session(engine, write=True) as session:
             tasks = self._fetch(session, ids)
             for task in tasks:
