@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import errno
 import os
-import secrets
 import sqlite3
 import stat
 import time
@@ -202,7 +201,7 @@ def _create(path: Path, busy_timeout: float) -> None:
     no other process ever sees it half-made, and on any failure nothing is left.
     """
     _make_folders(path.parent)
-    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.new")
+    temporary = path.with_name(f".{path.name}.{os.urandom(4).hex()}.new")
     os.close(os.open(temporary, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
     try:
         os.chmod(temporary, 0o600)  # exactly, whatever the umask
