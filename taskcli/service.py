@@ -21,7 +21,7 @@ from sqlmodel import Session
 
 from taskcli import db
 from taskcli.errors import InvalidInput, TaskNotFound
-from taskcli.models import Task, TaskCreate, TaskUpdate
+from taskcli.models import PUBLIC_FIELDS, Task, TaskCreate, TaskUpdate
 
 DEFAULT_BUSY_TIMEOUT = 10.0
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
@@ -57,7 +57,8 @@ def _stored_to_rfc3339(stored: str) -> str:
 
 # What listings select: Task's columns, with times as RFC 3339 text.
 _LISTED = tuple(
-    _rfc3339(column) if column.name.endswith("_at") else column for column in _TABLE.columns
+    _rfc3339(column) if column.name.endswith("_at") else column
+    for column in (_TABLE.c[name] for name in PUBLIC_FIELDS)
 )
 
 
