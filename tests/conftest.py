@@ -8,8 +8,9 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from taskcli.cli import app
-from taskcli.context import AppContext
+from taskcli.cli.context import AppContext
 from taskcli.service import TaskService
+from taskcli.store.sqlite import SQLiteStore
 
 
 @pytest.fixture(autouse=True)
@@ -32,7 +33,7 @@ def db_path(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def service(db_path: Path) -> TaskService:
-    return TaskService(db_path, busy_timeout=2.0)
+    return TaskService(SQLiteStore(db_path, busy_timeout=2.0))
 
 
 class Cli:

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from taskcli.cli import app
-from taskcli.context import AppContext
+from taskcli.cli.context import AppContext
 
 
 def test_add_then_list(cli):
@@ -346,3 +346,19 @@ def test_an_empty_file_is_a_new_database(cli, db_path):
     db_path.parent.mkdir(parents=True)
     db_path.write_bytes(b"")
     assert cli.json("add", "x")["id"] == 1
+
+
+def test_the_clock_comes_from_the_context_object(db_path):
+    from datetime import datetime, timezone
+
+    from typer.testing import CliRunner
+
+    from taskcli.cli import app
+    from taskcli.cli.context import AppContext
+    from taskcli.domain.clock import fixed_clock
+
+    at = datetime(2030, 1, 2, 3, 4, 5, 600000, tzinfo=timezone.utc)
+    obj = AppContext(db_path=db_path, clock=fixed_clock(at))
+    result = CliRunner().invoke(app, ["add", "fixed", "--json"], obj=obj)
+    assert result.exit_code == 0, result.stderr
+    assert '"created_at": "2030-01-02T03:04:05.600000Z"' in result.stdout

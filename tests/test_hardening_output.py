@@ -156,7 +156,7 @@ def test_listing_and_show_agree_on_what_a_time_is():
     February 29 in every year from 1 to 9999)."""
     from datetime import datetime
 
-    from taskcli.validation import LISTED_TIME, STORED_TIME
+    from taskcli.domain.validation import LISTED_TIME, STORED_TIME
 
     candidates = [f"{year:04d}-02-29" for year in range(10000)]
     candidates += [

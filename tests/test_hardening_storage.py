@@ -29,9 +29,9 @@ from sqlite_probe import sql
 from test_storage import assert_storage_error, tasks
 from typer.testing import CliRunner
 
-from taskcli import db
 from taskcli.cli import app
-from taskcli.context import AppContext
+from taskcli.cli.context import AppContext
+from taskcli.store import sqlite as db
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -228,7 +228,7 @@ def test_a_file_nobody_may_write_is_read(shared, folder_mode):
 
 _WRITER = """
 import os, sqlite3, sys
-from taskcli.models import TaskCreate
+from taskcli.domain.models import TaskCreate
 from taskcli.service import TaskService
 
 path, stop, hold, size = sys.argv[1], sys.argv[2], sys.argv[3] == "1", int(sys.argv[4])

@@ -17,9 +17,9 @@ from alembic.script import ScriptDirectory
 from sqlite_probe import sql
 from sqlmodel import SQLModel
 
-from taskcli import db
-from taskcli.models import Task  # noqa: F401 - registers the table on SQLModel.metadata
+from taskcli.domain.models import Task  # noqa: F401 - registers the table on SQLModel.metadata
 from taskcli.service import TaskService
+from taskcli.store import sqlite as db
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -88,7 +88,7 @@ def test_a_foreign_sqlite_database_is_refused_and_left_alone(cli, db_path):
 
 
 def test_two_services_creating_one_database_agree(db_path):
-    from taskcli.models import TaskCreate
+    from taskcli.domain.models import TaskCreate
 
     first, second = TaskService(db_path), TaskService(db_path)
     first.add(TaskCreate(title="a"))

@@ -22,8 +22,9 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from taskcli import render
-from taskcli.models import TaskCreate
-from taskcli.service import Status, TaskRow, TaskService
+from taskcli.domain.models import TaskCreate, TaskRow
+from taskcli.domain.query import Status
+from taskcli.service import TaskService
 
 STORED_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -91,7 +92,7 @@ def test_bulk_add_is_one_transaction(service):
     service.add(TaskCreate(title="first"))
     statements: list[str] = []
     event.listen(
-        service._engine,
+        service.store._engine,
         "connect",
         lambda connection, record: connection.set_trace_callback(statements.append),
     )

@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import timezone
+from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import event
 from sqlite_probe import write_lock_is_held
 
+from taskcli.domain.clock import fixed_clock, system_clock
+from taskcli.domain.models import TaskCreate, TaskUpdate
+from taskcli.domain.query import Status
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
-from taskcli.models import TaskCreate, TaskUpdate
-from taskcli.service import Status, TaskService
+from taskcli.service import TaskService
+from taskcli.store.sqlite import SQLiteStore
 
 
 def test_create_then_list(service):
@@ -80,7 +83,7 @@ def test_update_without_change_keeps_updated_at(service):
 def test_add_many_is_one_transaction(service, db_path):
     service.add(TaskCreate(title="first"))
     statements: list[str] = []
-    event.listen(service._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    event.listen(service.store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     rows = service.add_many([TaskCreate(title=f"t{n}") for n in range(3000)])
     assert [r.id for r in rows] == list(range(2, 3002))
     begins = [s for s in statements if s.startswith("BEGIN")]
@@ -90,7 +93,7 @@ def test_add_many_is_one_transaction(service, db_path):
 def test_writes_begin_immediate_and_reads_deferred(service):
     service.add(TaskCreate(title="x"))
     statements: list[str] = []
-    event.listen(service._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    event.listen(service.store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     service.set_done([1])
     list(service.list_tasks())
     assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
@@ -111,7 +114,7 @@ def test_read_only_calls_create_nothing(service, db_path):
 
 def test_connection_settings(service, db_path):
     service.add(TaskCreate(title="x"))
-    with service._engine.connect() as connection:
+    with service.store._engine.connect() as connection:
         settings = {
             name: connection.exec_driver_sql(f"PRAGMA {name}").scalar()
             for name in ("journal_mode", "busy_timeout", "synchronous")
@@ -131,29 +134,40 @@ def test_locked_database_is_a_storage_error(db_path):
     holder.execute("BEGIN IMMEDIATE")
     try:
         with pytest.raises(StorageError, match="locked by another process"):
-            TaskService(db_path, busy_timeout=0.2).add(TaskCreate(title="y"))
+            TaskService(SQLiteStore(db_path, busy_timeout=0.2)).add(TaskCreate(title="y"))
     finally:
         holder.execute("ROLLBACK")
         holder.close()
     assert [t.title for t in TaskService(db_path).list_tasks()] == ["x"]
 
 
-def test_write_times_are_read_under_the_write_lock(service, db_path, monkeypatch):
+def test_write_times_are_read_under_the_write_lock(db_path):
     """Otherwise a writer that waited for the lock could stamp a task it then edits with a
     time before that task was created."""
-    import taskcli.service as module
-
-    service.add(TaskCreate(title="exists"))
-    real_utcnow = module.utcnow
     held: list[bool] = []
 
-    def checked_utcnow():
+    def checking_clock() -> datetime:
         held.append(write_lock_is_held(db_path))
-        return real_utcnow()
+        return system_clock()
 
-    monkeypatch.setattr(module, "utcnow", checked_utcnow)
+    service = TaskService(SQLiteStore(db_path, busy_timeout=2.0), clock=checking_clock)
+    service.add(TaskCreate(title="exists"))
+    held.clear()
     service.add(TaskCreate(title="a"))
     service.add_many([TaskCreate(title="b"), TaskCreate(title="c")])
     service.set_done([1])
     service.update(2, TaskUpdate(title="a2"))
     assert held == [True, True, True, True]
+
+
+def test_every_write_takes_its_time_from_the_injected_clock(db_path):
+    at = datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=timezone.utc)
+    service = TaskService(SQLiteStore(db_path), clock=fixed_clock(at))
+    task = service.add(TaskCreate(title="a"))
+    (row,) = service.add_many([TaskCreate(title="b")])
+    done = service.set_done([task.id])[0]
+    edited = service.update(row.id, TaskUpdate(title="b2"))
+    assert task.created_at == task.updated_at == done.completed_at == edited.updated_at == at
+    assert row.created_at == "2031-02-03T04:05:06.789012Z"
+    listed = {r.id: r for r in service.list_tasks(Status.ALL)}
+    assert listed[row.id].updated_at == listed[task.id].completed_at == row.created_at

@@ -8,8 +8,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from taskcli.domain.validation import DESCRIPTION_MAX, TITLE_MAX, clean_description, clean_title
 from taskcli.errors import InvalidInput
-from taskcli.validation import DESCRIPTION_MAX, TITLE_MAX, clean_description, clean_title
 
 CONTROL = {chr(c) for c in [*range(0x20), *range(0x7F, 0xA0)]}
 LINE_BREAKS = {"\n", "\r", "\v", "\f", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029"}

@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from taskcli import __version__, render
-from taskcli.context import AppContext
+from taskcli.cli.context import AppContext
 from taskcli.errors import (
     EXIT_CODE_SUMMARY,
     ExitCode,

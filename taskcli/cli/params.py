@@ -6,7 +6,7 @@ from typing import Annotated, Any
 
 import typer
 
-from taskcli.context import AppContext
+from taskcli.cli.context import AppContext
 
 MAX_ID = 2**63 - 1
 

@@ -15,7 +15,7 @@ from taskcli.cli.params import IdArgument, IdsArgument, JsonOption, app_context,
 from taskcli.errors import Aborted, HandBack, InvalidInput
 
 if TYPE_CHECKING:
-    from taskcli.models import TaskCreate
+    from taskcli.domain.models import TaskCreate
 
 
 @app.command(cls=TasksCommand)
@@ -39,7 +39,7 @@ def add(
 
     Example: tasks add buy milk -d "two litres"
     """
-    from taskcli.models import TaskCreate
+    from taskcli.domain.models import TaskCreate
 
     service = app_context(ctx).service
     if title == ["-"]:
@@ -119,7 +119,7 @@ def list_(
 
     Example: tasks list --all --json | jq '.[] | select(.done) | .title'
     """
-    from taskcli.service import Status
+    from taskcli.domain.query import Status
 
     if done and all_:
         raise InvalidInput("--done and --all cannot be used together")
@@ -189,7 +189,7 @@ def edit(
 
     Example: tasks edit 3 --title "Ship v1.1" --description ""
     """
-    from taskcli.models import TaskUpdate
+    from taskcli.domain.models import TaskUpdate
 
     if done and not_done:
         raise InvalidInput("--done and --not-done cannot be used together")

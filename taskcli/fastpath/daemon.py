@@ -344,7 +344,7 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
     connection.sendall(protocol.STARTED + os.getpid().to_bytes(8, "big"))
     from taskcli.cli import run
-    from taskcli.context import AppContext
+    from taskcli.cli.context import AppContext
     from taskcli.errors import HandBack
 
     try:

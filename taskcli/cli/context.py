@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from taskcli.domain.clock import Clock, system_clock
+
 if TYPE_CHECKING:
     from taskcli.service import TaskService
 
@@ -27,14 +29,17 @@ def default_db_path() -> Path:
 
 @dataclass
 class AppContext:
-    """What every command needs; tests inject one with a temporary `db_path`.
+    """What every command needs; tests inject one with a temporary `db_path` (and a
+    fixed `clock`), the way the command server injects `in_server`.
 
     The service (and with it SQLAlchemy) is built only when a command first asks
     for it, so `--help`, `--version` and `path` never touch the database.
     """
 
     db_path: Path | None = None
-    busy_timeout: float = 10.0
+    # None: the store's default (taskcli.store.sqlite.DEFAULT_BUSY_TIMEOUT).
+    busy_timeout: float | None = None
+    clock: Clock = system_clock
     # True in the command server's child: a command about to read the terminal
     # hands itself back to the client (errors.HandBack).
     in_server: bool = False
@@ -60,6 +65,13 @@ class AppContext:
     def service(self) -> TaskService:
         if self._service is None:
             from taskcli.service import TaskService
+            from taskcli.store.sqlite import SQLiteStore
 
-            self._service = TaskService(self.resolved_db_path(), busy_timeout=self.busy_timeout)
+            path = self.resolved_db_path()
+            store = (
+                SQLiteStore(path)
+                if self.busy_timeout is None
+                else SQLiteStore(path, busy_timeout=self.busy_timeout)
+            )
+            self._service = TaskService(store, clock=self.clock)
         return self._service

@@ -23,22 +23,28 @@ import sqlite3
 import stat
 import time
 import weakref
-from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, suppress
+from datetime import datetime
+from functools import partial
+from itertools import chain
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc
+from sqlalchemy import Connection, Engine, String, create_engine, event, exc, func, type_coerce
 from sqlalchemy.pool import NullPool, StaticPool
+from sqlmodel import Session
+from sqlmodel.sql.sqltypes import UTCDateTime
 
-from taskcli.errors import StorageError
+from taskcli.errors import StorageError, TaskNotFound
 
 # Every Alembic revision in taskcli/migrations/versions, oldest first: the last is the head.
 # A database stamped with a revision not listed here was written by a newer taskcli.
 SCHEMA_REVISIONS = ("0001",)
 HEAD = SCHEMA_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+DEFAULT_BUSY_TIMEOUT = 10.0
 
 # PRAGMA application_id of every database taskcli makes ("tCLI"): the mark that
 # tells its files from any other SQLite file.
@@ -488,3 +494,116 @@ def upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
+
+
+# -- the store a service works on ------------------------------------------------------
+
+# Rows per fetch when streaming.
+_BATCH = 2000
+
+
+class SQLiteStore:
+    """One SQLite database file: opened for reading or for writing on first use,
+    short sessions, and the fast paths the service's bulk operations take (the
+    sqlite3 driver's cursor, where SQLAlchemy's per-row work would cost more than
+    SQLite's)."""
+
+    def __init__(self, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
+        self.path = Path(path)
+        self.busy_timeout = busy_timeout
+        self._engine: Engine | None = None
+        self._writable = False
+
+    def errors(self) -> AbstractContextManager[None]:
+        """Around any use of the store: failures become one-line StorageErrors."""
+        return storage_errors(self.path, self.busy_timeout)
+
+    def open(self, write: bool, create: bool = True) -> Engine | None:
+        """The engine, opened for reading or for writing; None if there is no database
+        yet and none is to be created. Opening for reading never writes to the file;
+        opening for writing may create, mark, upgrade and switch it to WAL."""
+        if self._engine is None or (write and not self._writable):
+            with self.errors():
+                if write:
+                    engine = open_for_writing(self.path, self.busy_timeout, create)
+                else:
+                    engine = open_for_reading(self.path, self.busy_timeout)
+            if engine is None:
+                return None
+            if self._engine is not None:
+                self._engine.dispose()
+            self._engine, self._writable = engine, write
+        return self._engine
+
+    def open_existing(self, ids: list[int], write: bool) -> Engine:
+        """The engine of a database that must already hold these ids (it creates nothing)."""
+        engine = self.open(write, create=False)
+        if engine is None:
+            raise TaskNotFound(ids)
+        return engine
+
+    @contextmanager
+    def session(self, engine: Engine, write: bool) -> Iterator[Session]:
+        """A session; for writes, its transaction has begun (and holds the write lock)
+        before the caller runs, so times read inside it are in commit order."""
+        with self.errors(), Session(engine, expire_on_commit=False) as session:
+            if write:
+                session.connection(execution_options={WRITE: True})
+            yield session
+
+    @staticmethod
+    def listed(column: Any) -> Any:
+        """A column as listings select it: a stored time as RFC 3339 text, computed
+        by SQLite. SQLAlchemy stores times as 'YYYY-MM-DD HH:MM:SS.ffffff' (always
+        six digits); turning 300,000 of them into datetimes only to format them
+        again would cost more than all the rest of a 100,000-task listing."""
+        if not isinstance(column.type, UTCDateTime):
+            return column
+        text = func.replace(type_coerce(column, String), " ", "T", type_=String)
+        return (text + "Z").label(column.name)
+
+    @staticmethod
+    def stored_time(engine: Engine, table: Any, moment: datetime) -> tuple[str, str]:
+        """`moment` as the store keeps it (for a bulk insert), and as listings show it."""
+        column_type = table.c.created_at.type.dialect_impl(engine.dialect)
+        stored = column_type.bind_processor(engine.dialect)(moment)
+        return stored, stored.replace(" ", "T") + "Z"
+
+    @staticmethod
+    def insert_many(
+        session: Session, table: Any, columns: Sequence[str], rows: Iterable[tuple]
+    ) -> int:
+        """Insert rows through the driver's executemany (no per-row statement or type
+        processing), consuming `rows` as it goes; the id of the last one. Under the
+        write lock, AUTOINCREMENT gives the batch consecutive ids."""
+        names = ", ".join(columns)
+        marks = ", ".join("?" * len(columns))
+        with _driver_cursor(session) as cursor:
+            cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
+            (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
+        return last
+
+    def stream(self, engine: Engine, statement: Any, row: Callable[[tuple], Any]) -> Iterator[Any]:
+        """Rows straight from the driver's cursor, inside one read transaction, each
+        made by `row` (a C callable): SQLAlchemy compiles the query but does no
+        per-row processing, and rows pass through C iterators only."""
+        return chain.from_iterable(map(partial(map, row), self._batches(engine, statement)))
+
+    def _batches(self, engine: Engine, statement: Any) -> Iterator[list[tuple[Any, ...]]]:
+        compiled = statement.compile(dialect=engine.dialect)
+        parameters = compiled.construct_params()
+        positional = [parameters[name] for name in compiled.positiontup or ()]
+        with self.session(engine, write=False) as session, _driver_cursor(session) as cursor:
+            cursor.execute(compiled.string, positional)
+            while batch := cursor.fetchmany(_BATCH):
+                yield batch
+
+
+@contextmanager
+def _driver_cursor(session: Session) -> Iterator[Any]:
+    """A cursor of the sqlite3 connection under the session's transaction."""
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
