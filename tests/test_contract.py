@@ -79,3 +79,38 @@ def test_json_is_the_only_thing_on_stdout(cli):
     assert result.stdout.startswith("{") and result.stdout.endswith("}\n")
     result = cli.ok("list", "--json")
     assert result.stdout.startswith("[") and result.stdout.endswith("]\n")
+
+
+KIND_TYPES = {
+    "int": int,
+    "flag": bool,
+    "text": str,
+    "optional text": (str, type(None)),
+    "time": str,
+    "optional time": (str, type(None)),
+}
+
+
+def test_the_output_follows_the_one_field_list(two_tasks):
+    """Every public field (domain.models) is in every object, in order, with its
+    kind; and every pinned field above is still one of them."""
+    from taskcli.domain.models import FIELDS
+
+    assert set(TASK_FIELDS) <= {name for name, _kind in FIELDS}
+    objects = [*two_tasks.json("list", "--all"), two_tasks.json("show", "1")]
+    for obj in objects:
+        assert list(obj) == [name for name, _kind in FIELDS]
+        for name, kind in FIELDS:
+            assert isinstance(obj[name], KIND_TYPES[kind]), (name, obj[name])
+            if kind.endswith("time") and obj[name] is not None:
+                assert RFC3339_UTC.match(obj[name])
+
+
+def test_listing_rows_are_as_wide_as_the_field_list(two_tasks, service):
+    from taskcli.domain.models import PUBLIC_FIELDS, TaskRow
+    from taskcli.domain.query import Status
+
+    assert TaskRow._fields == PUBLIC_FIELDS
+    rows = list(service.list_tasks(Status.ALL))
+    assert rows and all(len(row) == len(PUBLIC_FIELDS) for row in rows)
+    assert all(type(row) is TaskRow for row in rows)

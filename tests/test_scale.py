@@ -25,6 +25,7 @@ from taskcli import render
 from taskcli.domain.models import TaskCreate, TaskRow
 from taskcli.domain.query import Status
 from taskcli.service import TaskService
+from taskcli.service.tasks import Listing
 
 STORED_TIME = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}$")
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -115,7 +116,7 @@ def test_bulk_add_reports_progress(service):
 
 def test_listing_is_a_lazy_stream(service):
     service.add_many(TaskCreate(title=f"t{n}") for n in range(5000))
-    stream = service.list_tasks(Status.ALL)
+    stream = iter(service.list_tasks(Status.ALL))
     first = next(stream)
     assert (first.id, first.title, first.done) == (1, "t0", False)
     assert isinstance(first.created_at, str)
@@ -169,7 +170,7 @@ def _table(monkeypatch, rows, widest_id=0, columns=60):
     out = io.StringIO()
     sys_stdout, sys.stdout = sys.stdout, out
     try:
-        render.task_list(rows, "none", widest_id)
+        render.task_list(Listing(iter(rows), lambda: widest_id), "none")
     finally:
         sys.stdout = sys_stdout
     return ANSI.sub("", out.getvalue()).splitlines()

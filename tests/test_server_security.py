@@ -97,7 +97,9 @@ def _check(pid: int, before=None) -> dict:
                 outcome = "adopted"
             except peer.Refused as refused:
                 outcome = f"refused: {refused}"
+            calls = peer._ioprio_calls()
             result = {
+                "ioprio": calls[0](0) if calls else None,
                 "outcome": outcome,
                 "fsize": resource.getrlimit(resource.RLIMIT_FSIZE),
                 "nice": os.getpriority(os.PRIO_PROCESS, 0),
@@ -154,6 +156,50 @@ def test_a_caller_with_other_rights_is_refused(command, refusal):
     assert refusal in found["outcome"]
 
 
+def test_a_caller_with_several_threads_is_refused():
+    code = (
+        "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); "
+        "time.sleep(60)"
+    )
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        assert _wait_for(lambda: len(os.listdir(f"/proc/{process.pid}/task")) == 2, 10)
+        found = _check(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    assert found["outcome"] == "refused: the caller has several threads"
+
+
+def test_a_memory_limit_is_a_refusal_not_adopted():
+    process = _sleeper(["prlimit", "--as=4000000000"])
+    try:
+        found = _check(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+    assert found["outcome"] == "refused: RLIMIT_AS differs"
+
+
+def test_a_chroot_into_a_bind_mount_of_the_root_is_refused(tmp_path):
+    jail = tmp_path / "root"
+    jail.mkdir()
+    subprocess.run(["mount", "--bind", "/", str(jail)], check=True)
+    try:
+        assert os.stat(jail).st_ino == os.stat("/").st_ino  # the same folder, another mount
+        code = f"import os, time; os.chroot({str(jail)!r}); time.sleep(60)"
+        process = subprocess.Popen([sys.executable, "-c", code])
+        try:
+            assert _wait_for(lambda: os.readlink(f"/proc/{process.pid}/root") != "/", 10)
+            found = _check(process.pid)
+        finally:
+            process.kill()
+            process.wait()
+    finally:
+        subprocess.run(["umount", str(jail)], check=True)
+    assert found["outcome"] == "refused: mounts differ"
+
+
 def test_a_caller_with_the_same_rights_is_served():
     process = _sleeper([])
     try:
@@ -190,6 +236,7 @@ def test_a_caller_in_another_root_is_refused(tmp_path):
 
 def test_resource_limits_nice_and_affinity_are_adopted():
     command = ["prlimit", "--fsize=4096:8192", "nice", "-n", "5", "taskset", "-c", "0"]
+    command += ["ionice", "-c", "3"]
     process = _sleeper(command)
     try:
         found = _check(process.pid)
@@ -200,6 +247,7 @@ def test_resource_limits_nice_and_affinity_are_adopted():
     assert found["fsize"] == [4096, 8192]
     assert found["nice"] == 5
     assert found["affinity"] == [0]
+    assert found["ioprio"] >> 13 == 3  # the idle class
 
 
 def _cgroup(root: str, name: str) -> Path | None:
@@ -653,3 +701,103 @@ def test_the_stress_script_with_killed_and_suspended_clients(make_env, tmp_path)
     assert result.stdout.startswith("stress ok")
     assert "SIGKILL" in result.stdout and "SIGTSTP" in result.stdout
     assert served(env) > 0  # the clients' commands ran in the server
+
+
+SKIP_CLIENT_CHECK = """
+import sys
+from taskcli.fastpath import protocol
+protocol.server_is_ours = lambda sock: 1  # a hostile client skips its own check
+sys.argv = ["tasks", *sys.argv[1:]]
+from taskcli.fastpath.client import main
+main()
+"""
+
+
+def test_a_landlocked_caller_that_skips_the_client_check_is_still_refused(pair):
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.syscall(444, None, 0, 1) < 1:  # LANDLOCK_CREATE_RULESET_VERSION
+        pytest.skip("this kernel has no Landlock")
+    warm, _cold = pair
+    warm.warm()
+    before = served(warm)
+    results = []
+    for env in pair:
+        env.run("add", "first")
+        results.append(
+            subprocess.run(
+                [sys.executable, "-c", SKIP_CLIENT_CHECK, "add", "second"],
+                capture_output=True,
+                env=env.vars,
+                preexec_fn=_landlock_no_file_writes,
+                timeout=120,
+            )
+        )
+    _same(*results)
+    assert results[0].returncode == 3
+    assert served(warm) == before + 1  # only the unconfined "add first"
+
+
+def test_a_stopped_command_dies_with_its_killed_client(pair, tmp_path):
+    warm, _cold = pair
+    status = warm.warm()
+    fifo = tmp_path / "input.fifo"
+    os.mkfifo(fifo)
+    shell = Shell(warm)
+    try:
+        shell.type(f"tasks add - < {fifo}\n".encode())
+        with open(fifo, "wb") as lines:
+            lines.write(b"never\n" * 5)
+            lines.flush()
+            assert _wait_for(lambda: served(warm) > status["served"], 10)
+            shell.type(b"\x1a")  # Ctrl-Z: the command in the server is stopped too
+            shell.read_until(b"Stopped")
+            shell.read_until(b"$ ")
+            children = _server_children(status["pid"])
+            assert any(_stopped(pid) for pid in children), children
+            shell.type(b"kill -9 %1\n")  # and then the client is killed
+            shell.read_until(b"$ ")
+            shell.type(b"\n")
+            shell.read_until(b"Killed")
+            assert _wait_for(lambda: not any(_stopped(p) for p in _server_children(status["pid"])))
+    finally:
+        shell.close()
+    assert warm.run("list", "--all", "--json").stdout == b"[]\n"
+    # No lock left behind: a command in its own process writes at once.
+    result = warm.run("add", "later", TASKS_NO_SERVER="1")
+    assert result.returncode == 0, result.stderr
+
+
+def _server_children(server: int) -> list[int]:
+    children = Path(f"/proc/{server}/task/{server}/children").read_text().split()
+    return [int(pid) for pid in children if _alive(int(pid))]
+
+
+def _stopped(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "T"
+    except OSError:
+        return False
+
+
+def test_only_a_caller_that_may_signal_the_server_stops_it(make_env):
+    env = make_env("control", server=True)
+    status = env.warm()
+    # The server takes no stop request: the client signals it itself, so the
+    # kernel decides (a request with another protocol gets no answer at all).
+    for message in ({"kind": "stop", "protocol": protocol.VERSION}, {"kind": "status"}):
+        sock = socket.socket(socket.AF_UNIX)
+        sock.connect(status["socket"])
+        sock.sendall(protocol.frame(message))
+        sock.settimeout(10)
+        assert sock.recv(100) in (b"", protocol.FALLBACK)  # not run, not answered
+        sock.close()
+    assert env.status()["pid"] == status["pid"]
+    # A caller that may not signal it (here: in another pid namespace) stops nothing.
+    result = run(env, ["server", "stop"], prefix=["unshare", "--pid", "--fork"])
+    assert result.stdout == b"No command server was running.\n"
+    assert env.status()["pid"] == status["pid"]
+    assert (
+        env.run("server", "stop").stdout
+        == f"Stopped the command server (pid {status['pid']}).\n".encode()
+    )
+    assert _wait_for(lambda: not _alive(status["pid"]))

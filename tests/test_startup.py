@@ -146,3 +146,22 @@ def test_the_entry_point_imports_only_the_standard_library():
     }
     # Nor the modules the C ones stand in for (they cost more than a warm command).
     assert not {"enum", "selectors", "socket", "signal", "contextlib"} & set(loaded)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [
+        (["--db", "x", "server", "stop"], "server"),
+        (["--db=x", "server"], "server"),
+        (["server"], "server"),
+        (["add", "server"], "add"),
+        (["--db", "server", "list"], "list"),
+        (["--version"], None),
+        (["--", "server"], None),
+        ([], None),
+    ],
+)
+def test_the_entry_point_finds_the_command_after_global_options(args, name):
+    from taskcli.fastpath.client import command_name
+
+    assert command_name(args) == name

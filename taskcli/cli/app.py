@@ -128,7 +128,7 @@ def run_guarded(invoke: Any) -> int:
         if hasattr(error, "exit_code") and hasattr(error, "format_message"):
             message = error.format_message() or "invalid usage"
             ctx = getattr(error, "ctx", None)
-            if ctx is not None and error.exit_code == 2:
+            if ctx is not None and error.exit_code == ExitCode.USAGE:
                 message = f"{message} (see {ctx.command_path} --help)"
             render.error(message)
             return error.exit_code

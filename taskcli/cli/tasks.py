@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, BinaryIO
@@ -67,7 +66,7 @@ def _before_terminal_input(ctx: typer.Context) -> None:
     fg, a background job stopped when it reads) works only in the caller's own
     process, whose process group owns the terminal: in the command server this
     hands the command back to the client."""
-    if app_context(ctx).in_server and os.isatty(0):
+    if app_context(ctx).in_server and render.is_terminal(sys.stdin):
         raise HandBack
 
 
@@ -130,7 +129,7 @@ def list_(
         render.json_array(tasks)
     else:
         empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
-        render.task_list(tasks, empty.get(status, "No tasks."), service.highest_id())
+        render.task_list(tasks, empty.get(status, "No tasks."))
 
 
 @app.command(cls=TasksCommand)

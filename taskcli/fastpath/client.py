@@ -57,11 +57,17 @@ def _main() -> None:
         _exit(run_in_process())
     code = run_through_server(place.socket)
     if code is None:
+        os.close(place.folder_fd)  # the command may need every descriptor it may open
         # Output first: starting the server must not delay the command's result.
         code = finish_output(run_in_process())
-        from taskcli.fastpath.spawn import start_server
+        try:
+            from taskcli.fastpath.spawn import start_server
 
-        start_server(place)
+            place = server_place()
+            if place is not None:
+                start_server(place)
+        except Exception:
+            pass  # only ever an optimisation for the next command
     _exit(code)
 
 
@@ -203,8 +209,9 @@ def _wait(sock: object) -> int | None:
     suspending it with this process (Ctrl-Z, then fg).
 
     The command dies with this process: the server's child is killed by SIGIO
-    when this end of the socket closes, so a client killed by any signal (kill -9,
-    a closed terminal's SIGHUP) never leaves its command running.
+    when this end of the socket closes, and by the server, which watches this
+    process through a pidfd, even if it is stopped; so a client killed by any
+    signal (kill -9, a closed terminal's SIGHUP) never leaves its command running.
     """
     child: list[int] = []
     pending: list[int] = []  # signals that arrived before the child's pid
@@ -223,6 +230,7 @@ def _wait(sock: object) -> int | None:
     def suspend(signum: int, frame: object) -> None:
         # Stop the command first, then this process as SIGTSTP would have; run
         # on from here after SIGCONT (fg or bg), and let the command go on too.
+        # (Before its pid is known the command waits for GO, so it is held too.)
         if child:
             try:
                 os.kill(child[0], _signal.SIGSTOP)
@@ -258,9 +266,16 @@ def _wait(sock: object) -> int | None:
             received += chunk
             if received[:1] in (protocol.FALLBACK, protocol.HAND_BACK):
                 break
+            if received[:1] == protocol.CHALLENGE and len(received) >= 13:
+                protocol.answer_challenge(sock, received[1:13])
+                received = received[13:]
             if received[:1] == protocol.STARTED and len(received) >= 9:
                 child.append(int.from_bytes(received[1:9], "big"))
                 received = received[9:]
+                try:
+                    sock.sendall(protocol.GO)
+                except OSError:
+                    pass  # the server is gone: reported below
                 for signum in pending:
                     forward(signum, None)
             if received[:1] == protocol.EXITED and len(received) >= 5:

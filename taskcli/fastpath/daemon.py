@@ -134,6 +134,8 @@ def _warm_up() -> None:
     taskcli.cli.command()
     with contextlib.suppress(ImportError):
         import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
+    import ctypes  # noqa: F401  (the I/O priority; see peer._ioprio_calls)
+
     _run_scratch_commands(_warm_up_commands())
     gc.collect()
     gc.freeze()
@@ -150,9 +152,12 @@ def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> 
     """Run commands on a new database in a scratch folder, output discarded."""
     from taskcli.cli import run
 
-    scratch = os.path.join(_SCRATCH or tempfile.gettempdir(), f"warm-{os.getpid()}")
+    root = _SCRATCH or tempfile.gettempdir()
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(root, 0o700)
+    scratch = os.path.join(root, f"warm-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
-    os.makedirs(scratch, 0o700)
+    os.mkdir(scratch, 0o700)
     try:
         database = os.path.join(scratch, "tasks.db")
         for args in commands:
@@ -205,6 +210,8 @@ def serve(
     served = mmap.mmap(-1, 8)  # shared with every child: commands run
     notify_read, notify_write = os.pipe()
     spares: set[int] = set()
+    # pidfd of a client whose command runs -> pidfd of the child running it.
+    watched: dict[int, int] = {}
     server_pid = os.getpid()
     pending = b""
 
@@ -214,7 +221,7 @@ def serve(
         # No exception from here: the handler may run inside an at-fork callback,
         # where Python would swallow it. The loop sees the flag, woken by the pipe.
         stopping.append(signum)
-        os.write(notify_write, bytes(4))
+        os.write(notify_write, _WAKE + bytes(4))
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -231,13 +238,20 @@ def serve(
                     os.close(notify_read)
                     _spare(listener, notify_write, lock, server_pid, served, started)
                 spares.add(pid)
-            ready, _, _ = select.select([notify_read], [], [], CHECK_EVERY)
-            if ready:
+            waiting = [notify_read, *watched, *watched.values()]
+            ready, _, _ = select.select(waiting, [], [], CHECK_EVERY)
+            if notify_read in ready:
                 pending += os.read(notify_read, 4096)
-                while len(pending) >= 4:
-                    spares.discard(int.from_bytes(pending[:4], "big"))
-                    pending = pending[4:]
+                while len(pending) >= _MESSAGE.get(pending[:1], 1):
+                    size = _MESSAGE.get(pending[:1], 1)
+                    message, pending = pending[:size], pending[size:]
+                    if message[:1] == _ACCEPTED:
+                        spares.discard(int.from_bytes(message[1:5], "big"))
+                    elif message[:1] == _RUNNING:
+                        _watch(watched, message)
                 last = time.monotonic()
+            elif ready:
+                _reap(watched, ready)
             elif time.monotonic() - last > idle or _stale(folder, name, bound, fingerprint):
                 return
     finally:
@@ -248,6 +262,44 @@ def serve(
         deadline = time.monotonic() + 2
         while any(_alive(pid) for pid in spares) and time.monotonic() < deadline:
             time.sleep(0.01)
+
+
+# Messages from the children to the server, on a pipe: a spare accepted a
+# connection (its pid); a child runs a command (its pid, its client's pid); the
+# server is told to stop (from its own signal handler).
+_ACCEPTED, _RUNNING, _WAKE = b"A", b"R", b"S"
+_MESSAGE = {_ACCEPTED: 5, _RUNNING: 9, _WAKE: 5, b"": 1}
+
+
+def _watch(watched: dict[int, int], message: bytes) -> None:
+    """Watch the client of a command: when it exits, the command is killed.
+
+    The command also dies of SIGIO when its client's end of the socket closes,
+    but not while it is stopped (a client that was suspended with Ctrl-Z, then
+    killed): SIGKILL ends it in any state, and with it any lock it held."""
+    child, client = int.from_bytes(message[1:5], "big"), int.from_bytes(message[5:9], "big")
+    try:
+        child_fd = os.pidfd_open(child)
+    except OSError:
+        return  # finished already
+    try:
+        watched[os.pidfd_open(client)] = child_fd
+    except OSError:
+        with contextlib.suppress(OSError):
+            signal.pidfd_send_signal(child_fd, signal.SIGKILL)
+        os.close(child_fd)
+
+
+def _reap(watched: dict[int, int], ready: list[int]) -> None:
+    """Kill the commands whose clients have exited; forget finished commands."""
+    for client_fd, child_fd in list(watched.items()):
+        if client_fd in ready:
+            with contextlib.suppress(OSError):
+                signal.pidfd_send_signal(child_fd, signal.SIGKILL)
+        if client_fd in ready or child_fd in ready:
+            del watched[client_fd]
+            os.close(client_fd)
+            os.close(child_fd)
 
 
 def _alive(pid: int) -> bool:
@@ -299,31 +351,28 @@ def _spare(
             except TimeoutError:
                 if os.getppid() != server_pid:
                     return  # the server is gone: serve nothing it did not hand out
-        os.write(notify, os.getpid().to_bytes(4, "big"))
-        os.close(notify)
+        os.write(notify, _ACCEPTED + os.getpid().to_bytes(4, "big"))
         listener.close()
         with connection:
             if _same_user(connection):
-                code = _handle(connection, server_pid, started, served)
+                code = _handle(connection, server_pid, started, served, notify)
     except BaseException:  # a child must never return into the server loop
         code = exit_codes.INTERNAL
     finally:
         os._exit(code)
 
 
-def _handle(connection: socket.socket, server_pid: int, started: float, served: mmap.mmap) -> int:
+def _handle(
+    connection: socket.socket, server_pid: int, started: float, served: mmap.mmap, notify: int
+) -> int:
     pidfd = peer.peer_pidfd(connection)
     pid, _uid, _gid = protocol.peer_credentials(connection)
     request, fds = _read_request(connection)
     kind = request.get("kind")
-    if kind == "status":
+    if kind == "status" and request.get("protocol") == protocol.VERSION:
         count = int.from_bytes(served[:8], "big")
         info = {"pid": server_pid, "started": started, "served": count, "version": _version()}
         connection.sendall(protocol.frame(info))
-        return 0
-    if kind == "stop":
-        os.kill(server_pid, signal.SIGTERM)
-        connection.sendall(protocol.frame({"pid": server_pid}))
         return 0
     if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(protocol.FALLBACK)
@@ -334,12 +383,12 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
     except peer.Refused:
         connection.sendall(protocol.FALLBACK)
         return 0
-    if not peer.still_same_process(pidfd, pid):
+    if not peer.still_same_process(pidfd, pid) or not _caller_can_see_us(connection):
         connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)
-    if not _follow_the_caller(connection):
-        return 0  # the caller is gone already: nothing to run for
+    os.write(notify, _RUNNING + os.getpid().to_bytes(4, "big") + pid.to_bytes(4, "big"))
+    os.close(notify)
     # Commands run (a shared page; concurrent increments may rarely miss one).
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
     connection.sendall(protocol.STARTED + os.getpid().to_bytes(8, "big"))
@@ -348,7 +397,12 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
     from taskcli.errors import HandBack
 
     try:
+        # The client knows this pid now, and can stop or interrupt the command.
+        if connection.recv(1) != protocol.GO or not _follow_the_caller(connection):
+            return 0  # the client went away: nothing to run for
         code = run(obj=AppContext(in_server=True))
+    except KeyboardInterrupt:
+        code = exit_codes.INTERRUPTED  # Ctrl-C passed on before the command began
     except HandBack:
         # Nothing was printed or changed: the client runs the command itself, and
         # what the command buffered here is dropped with this process.
@@ -357,6 +411,37 @@ def _handle(connection: socket.socket, server_pid: int, started: float, served: 
     code = finish_output(code)
     connection.sendall(protocol.EXITED + code.to_bytes(4, "big", signed=True))
     return code
+
+
+def _caller_can_see_us(connection: socket.socket) -> bool:
+    """Whether the caller may inspect this process, as a process with our rights
+    may: it must read a fresh nonce through /proc/OUR_PID/fd/N. A sandbox such as
+    Landlock forbids that, and shows in nothing this process could read of the
+    caller (see protocol.CHALLENGE)."""
+    nonce = os.urandom(protocol.NONCE_SIZE)
+    read_end, write_end = os.pipe()
+    try:
+        os.write(write_end, nonce)
+        os.close(write_end)
+        write_end = -1
+        connection.sendall(
+            protocol.CHALLENGE + os.getpid().to_bytes(8, "big") + read_end.to_bytes(4, "big")
+        )
+        connection.settimeout(_REQUEST_TIMEOUT)
+        answer = b""
+        while len(answer) < protocol.NONCE_SIZE:
+            chunk = connection.recv(protocol.NONCE_SIZE - len(answer))
+            if not chunk:
+                return False
+            answer += chunk
+        connection.settimeout(None)
+    except OSError:
+        return False
+    finally:
+        os.close(read_end)
+        if write_end >= 0:
+            os.close(write_end)
+    return answer == nonce
 
 
 def _follow_the_caller(connection: socket.socket) -> bool:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 import resource
+from typing import Any
 
 # Lines of /proc/PID/status that decide what a process may touch: every user and
 # group id (real, effective, saved, file system), supplementary groups, every
@@ -75,10 +76,11 @@ def _cgroups(pid: int | str) -> str:
 def check_and_adopt(pid: int) -> None:
     """Make this process's rights those of process `pid`, or raise Refused.
 
-    Checked: user and group ids, supplementary groups, capabilities,
-    no_new_privs, seccomp (any filter at all is refused: filters cannot be
-    compared), every namespace, the root folder, the security label and the
-    execution domain. Adopted, if allowed: resource limits, nice value,
+    Checked: one thread only, user and group ids, supplementary groups,
+    capabilities, no_new_privs, seccomp (any filter at all is refused: filters
+    cannot be compared), every namespace, the root folder and the mounts seen
+    from it, the security label, the execution domain, and limits on memory.
+    Adopted, if allowed: other resource limits, nice value, I/O priority,
     scheduling policy, CPU affinity, OOM score adjustment and a cgroup v2.
     Any error reading the caller (it may have exited, or hide itself from
     this process) is a refusal.
@@ -93,6 +95,11 @@ def check_and_adopt(pid: int) -> None:
 
 
 def _check(pid: int) -> None:
+    # Capabilities, seccomp, no_new_privs and Landlock can differ between the
+    # threads of one process, and /proc/PID/status shows the first only: the
+    # client has one thread, and a caller with more is refused.
+    if len(os.listdir(f"/proc/{pid}/task")) != 1:
+        raise Refused("the caller has several threads")
     theirs, mine = _status(pid), _status("self")
     for name in STATUS_FIELDS:
         if theirs.get(name) != mine.get(name):
@@ -104,9 +111,18 @@ def _check(pid: int) -> None:
             raise Refused(f"{name} namespace differs")
     if _identity(f"/proc/{pid}/root") != _identity("/proc/self/root"):
         raise Refused("root folder differs")
+    # The same inode can be reached through another mount (a read-only bind mount
+    # of / as a chroot): the mount table as each process sees it tells them apart.
+    if _read(f"/proc/{pid}/mountinfo") != _read("/proc/self/mountinfo"):
+        raise Refused("mounts differ")
     for name in LABEL_FILES:
         if _read(f"/proc/{pid}/{name}") != _read(f"/proc/self/{name}"):
             raise Refused(f"{name} differs")
+
+
+# Limits on memory are not adopted: the server's child has the whole stack
+# loaded and warmed already, so the same limit would not bind it the same way.
+_MEMORY_LIMITS = ("RLIMIT_AS", "RLIMIT_DATA", "RLIMIT_STACK", "RLIMIT_RSS", "RLIMIT_MEMLOCK")
 
 
 def _adopt(pid: int) -> None:
@@ -114,6 +130,8 @@ def _adopt(pid: int) -> None:
         if name.startswith("RLIMIT_"):
             limit = getattr(resource, name)
             wanted = resource.prlimit(pid, limit)
+            if resource.getrlimit(limit) != wanted and name in _MEMORY_LIMITS:
+                raise Refused(f"{name} differs")
             if resource.getrlimit(limit) != wanted:
                 try:
                     resource.setrlimit(limit, wanted)
@@ -125,6 +143,10 @@ def _adopt(pid: int) -> None:
         os.getpriority(os.PRIO_PROCESS, 0),
         lambda value: os.setpriority(os.PRIO_PROCESS, 0, value),
     )
+    ioprio = _ioprio_calls()
+    if ioprio is not None:
+        get, put = ioprio
+        _set("I/O priority", get(pid), get(0), put)
     _set(
         "scheduling policy",
         (os.sched_getscheduler(pid), os.sched_getparam(pid).sched_priority),
@@ -148,6 +170,33 @@ def _adopt(pid: int) -> None:
         _join_cgroup(theirs, _cgroups("self"))
         if _cgroups("self") != theirs:
             raise Refused("cgroup differs")
+
+
+# ioprio_set and ioprio_get (IOPRIO_WHO_PROCESS), by machine: Python has no call
+# for them.
+_IOPRIO_SYSCALLS = {"x86_64": (251, 252), "aarch64": (30, 31)}
+
+
+def _ioprio_calls() -> tuple[Any, Any] | None:
+    """(get(pid), set(value)) for the I/O priority, or None where unknown."""
+    numbers = _IOPRIO_SYSCALLS.get(os.uname().machine)
+    if numbers is None:
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+
+    def get(pid: int) -> int:
+        value = libc.syscall(numbers[1], 1, pid)
+        if value < 0:
+            raise OSError(ctypes.get_errno(), "ioprio_get")
+        return value
+
+    def put(value: int) -> None:
+        if libc.syscall(numbers[0], 1, 0, value) < 0:
+            raise OSError(ctypes.get_errno(), "ioprio_set")
+
+    return get, put
 
 
 def _set(what: str, theirs: object, mine: object, change: object) -> None:

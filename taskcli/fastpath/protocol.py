@@ -31,13 +31,22 @@ try:
 except ImportError:  # pragma: no cover - platforms without Unix sockets
     SUPPORTED = False
 
-VERSION = 2
+VERSION = 3
 # Messages from the server: STARTED + pid (8 bytes), once the command is about
 # to run; EXITED + code (4 bytes) at its end; FALLBACK when it cannot run this
 # command faithfully (the client runs it, nothing has happened); HAND_BACK when
 # the command reached a point where it would read the terminal (a prompt):
 # nothing was changed or printed, and the client runs it itself.
 STARTED, EXITED, FALLBACK, HAND_BACK = b"P", b"X", b"F", b"H"
+# CHALLENGE + the server child's pid (8 bytes) + a descriptor number (4 bytes):
+# the client answers with the NONCE_SIZE bytes it reads from /proc/PID/fd/N,
+# which only a process allowed to inspect the server's child can open (a sandbox
+# such as Landlock forbids it, and leaves no other trace the server could see).
+CHALLENGE = b"C"
+NONCE_SIZE = 16
+# From the client, once it knows the pid in STARTED: the command may run. Until
+# then it waits, so a Ctrl-Z that stopped the client first holds the command too.
+GO = b"G"
 MAX_FRAME = 16 * 2**20
 
 
@@ -110,3 +119,20 @@ def server_is_ours(sock: object) -> int | None:
     except (OSError, ValueError):
         return None
     return pid
+
+
+def answer_challenge(sock: object, message: bytes) -> None:
+    """Answer a CHALLENGE message (the bytes after its letter) with what the
+    server's child left readable through /proc; zeros if that cannot be read."""
+    pid = int.from_bytes(message[0:8], "big")
+    fd = int.from_bytes(message[8:12], "big")
+    nonce = b""
+    try:
+        readable = os.open(f"/proc/{pid}/fd/{fd}", os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        try:
+            nonce = os.read(readable, NONCE_SIZE)
+        finally:
+            os.close(readable)
+    except OSError:
+        pass
+    sock.sendall(nonce.ljust(NONCE_SIZE, b"\0")[:NONCE_SIZE])

@@ -3,7 +3,7 @@ task in detail, and one-line confirmations."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import datetime, timezone
 from itertools import chain, islice
 from typing import Any
@@ -14,15 +14,16 @@ from taskcli.render.output import is_terminal, write
 from taskcli.render.text import TaskLike, age, literal, timestamp
 
 
-def task_list(tasks: Iterable[TaskLike], empty_message: str, widest_id: int = 0) -> None:
+def task_list(tasks: Iterable[TaskLike], empty_message: str) -> None:
     """A table on a terminal; tab-separated lines (id, status, title, created) in a pipe.
 
     Both are written as rows arrive, so a listing of any size starts at once and
-    never holds more than a few hundred rows. `widest_id` (the largest id the
-    listing may contain) sizes the ID column before the rows are seen.
+    never holds more than a few hundred rows. A listing's `highest_id` (the
+    largest id it may contain, asked only for a long table) sizes the ID column
+    before the rows are seen.
     """
     if is_terminal():
-        _table(iter(tasks), empty_message, widest_id)
+        _table(iter(tasks), empty_message, lambda: getattr(tasks, "highest_id", 0))
         return
     for chunk in chunks(tasks):
         check_rows(chunk)
@@ -41,7 +42,7 @@ _PREVIEW_ROWS = 200
 _GAP = "  "
 
 
-def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None:
+def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: Callable[[], int]) -> None:
     """Columns sized once, then one line per task: no per-row layout engine, so a
     100,000-task table costs about what writing its lines does."""
     head = list(islice(rows, _PREVIEW_ROWS))
@@ -55,7 +56,7 @@ def _table(rows: Iterator[TaskLike], empty_message: str, widest_id: int) -> None
     more = len(head) == _PREVIEW_ROWS
     now = datetime.now(timezone.utc)
     largest = max(task.id for task in head)
-    id_width = max(2, len(str(max(widest_id, largest) if more else largest)))
+    id_width = max(2, len(str(max(widest_id(), largest) if more else largest)))
     age_width = max(3, *(len(age(task.created_at, now)) for task in head))
     room = console.width - id_width - 4 - age_width - 3 * len(_GAP)
     title_width = max(room, 10)

@@ -12,7 +12,7 @@ from functools import partial
 from os import PathLike
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
@@ -36,6 +36,23 @@ Progress = Callable[[int, int | None], None]
 
 # tuple.__new__ through partial: C calls only, where TaskRow(*row) would run Python code.
 _as_task_row = partial(tuple.__new__, TaskRow)
+
+
+class Listing:
+    """The rows of a listing, streamed (iterating gives the driver's C iterator
+    itself: no Python step per row), and the highest id the listing may hold, read
+    only if asked (it sizes an id column before the rows are seen)."""
+
+    def __init__(self, rows: Iterator[TaskRow], highest_id: Callable[[], int]) -> None:
+        self._rows, self._highest_id = rows, highest_id
+
+    def __iter__(self) -> Iterator[TaskRow]:
+        return self._rows
+
+    @property
+    def highest_id(self) -> int:
+        """The largest id in the store (0 when empty): an upper bound for the listing."""
+        return self._highest_id()
 
 
 class TaskService:
@@ -123,11 +140,11 @@ class TaskService:
 
     def list_tasks(
         self, status: Status = Status.PENDING, limit: int | None = None, offset: int = 0
-    ) -> Iterator[TaskRow]:
+    ) -> Listing:
         """Stream tasks ordered by id."""
         engine = self.store.open(write=False)
         if engine is None:
-            return iter(())
+            return Listing(iter(()), lambda: 0)
         statement = select(*_LISTED).order_by(Task.id)
         if status is Status.PENDING:
             statement = statement.where(Task.done.is_(False))
@@ -137,13 +154,11 @@ class TaskService:
             statement = statement.limit(limit)
         if offset:
             statement = statement.offset(offset)
-        return self.store.stream(engine, statement, _as_task_row)
+        return Listing(
+            self.store.stream(engine, statement, _as_task_row), partial(self._highest_id, engine)
+        )
 
-    def highest_id(self) -> int:
-        """The largest id in the store (0 when empty): an upper bound for any listing."""
-        engine = self.store.open(write=False)
-        if engine is None:
-            return 0
+    def _highest_id(self, engine: Engine) -> int:
         with self.store.session(engine, write=False) as session:
             return session.execute(select(func.max(Task.id))).scalar() or 0
 
