@@ -70,3 +70,28 @@ class Cli:
 @pytest.fixture
 def cli(db_path: Path) -> Cli:
     return Cli(db_path)
+
+
+@pytest.fixture
+def make_env(tmp_path):
+    """Makes users of the command server (server_env.Env); stops their servers after."""
+    import shutil
+
+    from server_env import Env
+
+    made: list[Env] = []
+
+    def make(name: str, server: bool) -> Env:
+        made.append(Env(tmp_path, name, server))
+        return made[-1]
+
+    yield make
+    for env in made:
+        env.stop()
+        shutil.rmtree(env.runtime, ignore_errors=True)
+
+
+@pytest.fixture
+def pair(make_env):
+    """The same user twice: with the command server, and without it."""
+    return make_env("warm", server=True), make_env("cold", server=False)

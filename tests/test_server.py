@@ -6,117 +6,20 @@ from __future__ import annotations
 import json
 import os
 import pty
-import re
-import shutil
 import signal
 import socket
 import sqlite3
 import subprocess
 import sys
-import tempfile
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from server_env import TASKS, TIME, Env, _alive, _same, _wait_for
 
 from taskcli import cli, exit_codes
 from taskcli.fastpath import daemon
-
-TASKS = Path(sys.executable).with_name("tasks")
-TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
-
-
-class Env:
-    """A user: own HOME, runtime dir (where the server's socket lives) and database."""
-
-    def __init__(self, root: Path, name: str, server: bool) -> None:
-        self.root = root / name
-        # Short: a Unix socket's path must fit in about 100 bytes.
-        runtime = Path(tempfile.mkdtemp(prefix="tr-", dir="/tmp"))
-        self.runtime = runtime
-        self.vars = {
-            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
-            "HOME": str(self.root / "home"),
-            "LANG": "C.UTF-8",
-            "XDG_RUNTIME_DIR": str(runtime),
-            "TASKS_DB": str(self.root / "tasks.db"),
-            "TASKS_SERVER_IDLE": "60",
-            "COLUMNS": "80",
-        }
-        if not server:
-            self.vars["TASKS_NO_SERVER"] = "1"
-
-    def run(self, *args: str, input: bytes | None = None, **extra: str):
-        return subprocess.run(
-            [str(TASKS), *args],
-            input=input,
-            capture_output=True,
-            env={**self.vars, **extra},
-            timeout=120,
-        )
-
-    def status(self) -> dict:
-        result = self.run("server", "status", "--json")
-        assert result.returncode == 0, result.stderr
-        return json.loads(result.stdout)
-
-    def warm(self) -> dict:
-        """Start the server (through a first command) and wait until it answers."""
-        self.run("path")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            status = self.status()
-            if status["running"]:
-                return status
-            time.sleep(0.1)
-        raise AssertionError(f"no server started: {status}")
-
-    def stop(self) -> None:
-        self.run("server", "stop")
-
-    def adding(self, lines: bytes) -> subprocess.Popen:
-        """A `tasks add -` that has read `lines` and waits for more (stdin stays open)."""
-        process = subprocess.Popen(
-            [str(TASKS), "add", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=self.vars,
-        )
-        process.stdin.write(lines)
-        process.stdin.flush()
-        return process
-
-
-@pytest.fixture
-def make_env(tmp_path):
-    made: list[Env] = []
-
-    def make(name: str, server: bool) -> Env:
-        made.append(Env(tmp_path, name, server))
-        return made[-1]
-
-    yield make
-    for env in made:
-        env.stop()
-        shutil.rmtree(env.runtime, ignore_errors=True)
-
-
-@pytest.fixture
-def pair(make_env):
-    return make_env("warm", server=True), make_env("cold", server=False)
-
-
-def _same(warm_result, cold_result):
-    def normal(output: bytes) -> bytes:
-        output = re.sub(rb"/(warm|cold)/", b"/<user>/", output)
-        return TIME.sub(b"<time>", output)
-
-    assert warm_result.returncode == cold_result.returncode, (warm_result, cold_result)
-    assert normal(warm_result.stdout) == normal(cold_result.stdout)
-    assert normal(warm_result.stderr) == normal(cold_result.stderr)
-
 
 COMMANDS = [
     (["add", "Ship", "v1"], None, {}),
@@ -292,24 +195,6 @@ def test_a_storm_of_clients(pair):
         ids = sorted(i for chunk in pool.map(add, range(8)) for i in chunk)
     assert ids == list(range(1, 121))
     assert len(json.loads(warm.run("list", "--json").stdout)) == 120
-
-
-def _wait_for(predicate, seconds=30.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
-def _alive(pid: int) -> bool:
-    """Running (a zombie nobody reaped yet counts as gone)."""
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
 
 
 def test_changed_code_replaces_the_server(pair):

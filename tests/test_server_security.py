@@ -39,25 +39,6 @@ NO_DAC = [
 ]
 
 
-@pytest.fixture
-def make_env(tmp_path):
-    made: list[Env] = []
-
-    def make(name: str, server: bool) -> Env:
-        made.append(Env(tmp_path, name, server))
-        return made[-1]
-
-    yield make
-    for env in made:
-        env.stop()
-        shutil.rmtree(env.runtime, ignore_errors=True)
-
-
-@pytest.fixture
-def pair(make_env):
-    return make_env("warm", server=True), make_env("cold", server=False)
-
-
 def run(env: Env, args: list[str], prefix: list[str] = (), input: bytes | None = None, **kw):
     return subprocess.run(
         [*prefix, str(TASKS), *args],
@@ -81,6 +62,16 @@ def _sleeper(command: list[str], preexec_fn=None) -> subprocess.Popen:
     process = subprocess.Popen([*command, "sleep", "60"], preexec_fn=preexec_fn)
     assert _wait_for(lambda: Path(f"/proc/{process.pid}/comm").read_text() == "sleep\n", 10)
     return process
+
+
+def _check_sleeper(command: list[str], preexec_fn=None) -> dict:
+    """What _check finds for a `sleep` under the given restriction."""
+    process = _sleeper(command, preexec_fn)
+    try:
+        return _check(process.pid)
+    finally:
+        process.kill()
+        process.wait()
 
 
 def _check(pid: int, before=None) -> dict:
@@ -146,12 +137,7 @@ def _seccomp_allow_all() -> None:
     ],
 )
 def test_a_caller_with_other_rights_is_refused(command, refusal):
-    process = _sleeper(command)
-    try:
-        found = _check(process.pid)
-    finally:
-        process.kill()
-        process.wait()
+    found = _check_sleeper(command)
     assert found["outcome"].startswith("refused"), found
     assert refusal in found["outcome"]
 
@@ -172,12 +158,7 @@ def test_a_caller_with_several_threads_is_refused():
 
 
 def test_a_memory_limit_is_a_refusal_not_adopted():
-    process = _sleeper(["prlimit", "--as=4000000000"])
-    try:
-        found = _check(process.pid)
-    finally:
-        process.kill()
-        process.wait()
+    found = _check_sleeper(["prlimit", "--as=4000000000"])
     assert found["outcome"] == "refused: RLIMIT_AS differs"
 
 
@@ -237,12 +218,7 @@ def test_a_caller_in_another_root_is_refused(tmp_path):
 def test_resource_limits_nice_and_affinity_are_adopted():
     command = ["prlimit", "--fsize=4096:8192", "nice", "-n", "5", "taskset", "-c", "0"]
     command += ["ionice", "-c", "3"]
-    process = _sleeper(command)
-    try:
-        found = _check(process.pid)
-    finally:
-        process.kill()
-        process.wait()
+    found = _check_sleeper(command)
     assert found["outcome"] == "adopted"
     assert found["fsize"] == [4096, 8192]
     assert found["nice"] == 5
@@ -287,12 +263,9 @@ def test_a_caller_in_another_cgroup_v1_is_refused():
     folder = _cgroup("/sys/fs/cgroup/pids", f"taskcli-test-{os.getpid()}")
     if folder is None:
         pytest.skip("no writable cgroup v1 hierarchy on this machine")
-    process = _sleeper([], preexec_fn=_join(folder))
     try:
-        found = _check(process.pid)
+        found = _check_sleeper([], preexec_fn=_join(folder))
     finally:
-        process.kill()
-        process.wait()
         time.sleep(0.1)
         folder.rmdir()
     assert found["outcome"] == "refused: cgroup differs"

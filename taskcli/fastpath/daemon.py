@@ -134,7 +134,7 @@ def _warm_up() -> None:
     taskcli.cli.command()
     with contextlib.suppress(ImportError):
         import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
-    import ctypes  # noqa: F401  (the I/O priority; see peer._ioprio_calls)
+    peer._ioprio_calls()  # loads libc for the I/O priority calls
 
     _run_scratch_commands(_warm_up_commands())
     gc.collect()
@@ -343,6 +343,7 @@ def _spare(
         _run_scratch_commands(_TOUCH)
         gc.collect()
         gc.freeze()
+        own = peer.own_context()  # read now, not while a caller waits
         listener.settimeout(CHECK_EVERY)
         while True:
             try:
@@ -355,7 +356,7 @@ def _spare(
         listener.close()
         with connection:
             if _same_user(connection):
-                code = _handle(connection, server_pid, started, served, notify)
+                code = _handle(connection, server_pid, started, served, notify, own)
     except BaseException:  # a child must never return into the server loop
         code = exit_codes.INTERNAL
     finally:
@@ -363,7 +364,12 @@ def _spare(
 
 
 def _handle(
-    connection: socket.socket, server_pid: int, started: float, served: mmap.mmap, notify: int
+    connection: socket.socket,
+    server_pid: int,
+    started: float,
+    served: mmap.mmap,
+    notify: int,
+    own: dict[str, object],
 ) -> int:
     pidfd = peer.peer_pidfd(connection)
     pid, _uid, _gid = protocol.peer_credentials(connection)
@@ -379,7 +385,7 @@ def _handle(
         return 0
     try:
         # Exactly the caller's rights, or the caller runs the command itself.
-        peer.check_and_adopt(pid)
+        peer.check_and_adopt(pid, own)
     except peer.Refused:
         connection.sendall(protocol.FALLBACK)
         return 0

@@ -73,7 +73,7 @@ def _cgroups(pid: int | str) -> str:
         return cgroups.read()
 
 
-def check_and_adopt(pid: int) -> None:
+def check_and_adopt(pid: int, mine: dict[str, object] | None = None) -> None:
     """Make this process's rights those of process `pid`, or raise Refused.
 
     Checked: one thread only, user and group ids, supplementary groups,
@@ -86,7 +86,7 @@ def check_and_adopt(pid: int) -> None:
     this process) is a refusal.
     """
     try:
-        _check(pid)
+        _check(pid, mine)
         _adopt(pid)
     except Refused:
         raise
@@ -94,29 +94,44 @@ def check_and_adopt(pid: int) -> None:
         raise Refused(f"cannot compare with process {pid}: {error}") from error
 
 
-def _check(pid: int) -> None:
+def own_context() -> dict[str, object]:
+    """What _check compares of this process, read ahead (a server's child reads it
+    before it accepts a connection, so a caller does not wait for it)."""
+    return {
+        "status": _status("self"),
+        "namespaces": {
+            name: _identity(f"/proc/self/ns/{name}") for name in sorted(os.listdir("/proc/self/ns"))
+        },
+        "root": _identity("/proc/self/root"),
+        "mounts": _read("/proc/self/mountinfo"),
+        "labels": {name: _read(f"/proc/self/{name}") for name in LABEL_FILES},
+    }
+
+
+def _check(pid: int, mine: dict[str, object] | None = None) -> None:
+    mine = mine or own_context()
     # Capabilities, seccomp, no_new_privs and Landlock can differ between the
     # threads of one process, and /proc/PID/status shows the first only: the
     # client has one thread, and a caller with more is refused.
     if len(os.listdir(f"/proc/{pid}/task")) != 1:
         raise Refused("the caller has several threads")
-    theirs, mine = _status(pid), _status("self")
+    theirs, own_status = _status(pid), mine["status"]
     for name in STATUS_FIELDS:
-        if theirs.get(name) != mine.get(name):
+        if theirs.get(name) != own_status.get(name):  # type: ignore[union-attr]
             raise Refused(f"{name} differs")
-    if mine.get("Seccomp", "0") != "0":
+    if own_status.get("Seccomp", "0") != "0":  # type: ignore[union-attr]
         raise Refused("seccomp filters cannot be compared")
-    for name in sorted(os.listdir("/proc/self/ns")):
-        if _identity(f"/proc/{pid}/ns/{name}") != _identity(f"/proc/self/ns/{name}"):
+    for name, identity in mine["namespaces"].items():  # type: ignore[union-attr]
+        if _identity(f"/proc/{pid}/ns/{name}") != identity:
             raise Refused(f"{name} namespace differs")
-    if _identity(f"/proc/{pid}/root") != _identity("/proc/self/root"):
+    if _identity(f"/proc/{pid}/root") != mine["root"]:
         raise Refused("root folder differs")
     # The same inode can be reached through another mount (a read-only bind mount
     # of / as a chroot): the mount table as each process sees it tells them apart.
-    if _read(f"/proc/{pid}/mountinfo") != _read("/proc/self/mountinfo"):
+    if _read(f"/proc/{pid}/mountinfo") != mine["mounts"]:
         raise Refused("mounts differ")
-    for name in LABEL_FILES:
-        if _read(f"/proc/{pid}/{name}") != _read(f"/proc/self/{name}"):
+    for name, label in mine["labels"].items():  # type: ignore[union-attr]
+        if _read(f"/proc/{pid}/{name}") != label:
             raise Refused(f"{name} differs")
 
 
@@ -175,6 +190,7 @@ def _adopt(pid: int) -> None:
 # ioprio_set and ioprio_get (IOPRIO_WHO_PROCESS), by machine: Python has no call
 # for them.
 _IOPRIO_SYSCALLS = {"x86_64": (251, 252), "aarch64": (30, 31)}
+_LIBC = None  # loaded once (the server does it before it forks)
 
 
 def _ioprio_calls() -> tuple[Any, Any] | None:
@@ -184,7 +200,10 @@ def _ioprio_calls() -> tuple[Any, Any] | None:
         return None
     import ctypes
 
-    libc = ctypes.CDLL(None, use_errno=True)
+    global _LIBC
+    if _LIBC is None:
+        _LIBC = ctypes.CDLL(None, use_errno=True)
+    libc = _LIBC
 
     def get(pid: int) -> int:
         value = libc.syscall(numbers[1], 1, pid)
