@@ -230,7 +230,7 @@ def _wait(sock: object) -> int | None:
     def suspend(signum: int, frame: object) -> None:
         # Stop the command first, then this process as SIGTSTP would have; run
         # on from here after SIGCONT (fg or bg), and let the command go on too.
-        # (Before its pid is known the command waits for GO, so it is held too.)
+        # (Before its pid is known the command waits for the challenge's answer.)
         if child:
             try:
                 os.kill(child[0], _signal.SIGSTOP)
@@ -267,24 +267,22 @@ def _wait(sock: object) -> int | None:
             if received[:1] in (protocol.FALLBACK, protocol.HAND_BACK):
                 break
             if received[:1] == protocol.CHALLENGE and len(received) >= 13:
+                # The command's process: known before the answer, which lets it
+                # run, so Ctrl-Z and Ctrl-C reach it from its start.
+                child.append(int.from_bytes(received[1:9], "big"))
+                for signum in pending:
+                    forward(signum, None)
                 protocol.answer_challenge(sock, received[1:13])
                 received = received[13:]
             if received[:1] == protocol.STARTED and len(received) >= 9:
-                child.append(int.from_bytes(received[1:9], "big"))
                 received = received[9:]
-                try:
-                    sock.sendall(protocol.GO)
-                except OSError:
-                    pass  # the server is gone: reported below
-                for signum in pending:
-                    forward(signum, None)
             if received[:1] == protocol.EXITED and len(received) >= 5:
                 return int.from_bytes(received[1:5], "big", signed=True)
     finally:
         sock.close()
         for number, handler in previous.items():
             _signal.signal(number, handler)
-    if received[:1] == protocol.HAND_BACK or not child:
+    if received[:1] in (protocol.FALLBACK, protocol.HAND_BACK) or not child:
         # Nothing started, or the command stopped before changing or printing
         # anything where it would read the terminal (job control works only
         # here): run it in this process, unless the user already interrupted it.

@@ -354,6 +354,8 @@ def _spare(
                     return  # the server is gone: serve nothing it did not hand out
         os.write(notify, _ACCEPTED + os.getpid().to_bytes(4, "big"))
         listener.close()
+        # A Ctrl-C the client passes on from now on interrupts, as in-process.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         with connection:
             if _same_user(connection):
                 code = _handle(connection, server_pid, started, served, notify, own)
@@ -383,13 +385,16 @@ def _handle(
     if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(protocol.FALLBACK)
         return 0
+    # The challenge goes out first: the client answers it while this process
+    # compares the caller's rights with its own.
+    nonce = _challenge(connection)
     try:
         # Exactly the caller's rights, or the caller runs the command itself.
         peer.check_and_adopt(pid, own)
     except peer.Refused:
         connection.sendall(protocol.FALLBACK)
         return 0
-    if not peer.still_same_process(pidfd, pid) or not _caller_can_see_us(connection):
+    if not peer.still_same_process(pidfd, pid) or not _answered(connection, nonce):
         connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)
@@ -403,8 +408,9 @@ def _handle(
     from taskcli.errors import HandBack
 
     try:
-        # The client knows this pid now, and can stop or interrupt the command.
-        if connection.recv(1) != protocol.GO or not _follow_the_caller(connection):
+        # The client knew this pid before it answered, so it can stop or interrupt
+        # the command from its first instruction on.
+        if not _follow_the_caller(connection):
             return 0  # the client went away: nothing to run for
         code = run(obj=AppContext(in_server=True))
     except KeyboardInterrupt:
@@ -419,20 +425,25 @@ def _handle(
     return code
 
 
-def _caller_can_see_us(connection: socket.socket) -> bool:
-    """Whether the caller may inspect this process, as a process with our rights
-    may: it must read a fresh nonce through /proc/OUR_PID/fd/N. A sandbox such as
-    Landlock forbids that, and shows in nothing this process could read of the
-    caller (see protocol.CHALLENGE)."""
+def _challenge(connection: socket.socket) -> bytes:
+    """Ask the caller to prove it may inspect this process, as a process with our
+    rights may: it must read a fresh nonce through /proc/OUR_PID/fd/N. A sandbox
+    such as Landlock forbids that, and shows in nothing this process could read of
+    the caller (see protocol.CHALLENGE). The nonce, to check the answer against."""
     nonce = os.urandom(protocol.NONCE_SIZE)
     read_end, write_end = os.pipe()
+    os.write(write_end, nonce)
+    os.close(write_end)
+    # read_end stays open until this process ends: the caller reads it through /proc.
+    connection.sendall(
+        protocol.CHALLENGE + os.getpid().to_bytes(8, "big") + read_end.to_bytes(4, "big")
+    )
+    return nonce
+
+
+def _answered(connection: socket.socket, nonce: bytes) -> bool:
+    """Whether the caller sent back the nonce of _challenge."""
     try:
-        os.write(write_end, nonce)
-        os.close(write_end)
-        write_end = -1
-        connection.sendall(
-            protocol.CHALLENGE + os.getpid().to_bytes(8, "big") + read_end.to_bytes(4, "big")
-        )
         connection.settimeout(_REQUEST_TIMEOUT)
         answer = b""
         while len(answer) < protocol.NONCE_SIZE:
@@ -443,10 +454,6 @@ def _caller_can_see_us(connection: socket.socket) -> bool:
         connection.settimeout(None)
     except OSError:
         return False
-    finally:
-        os.close(read_end)
-        if write_end >= 0:
-            os.close(write_end)
     return answer == nonce
 
 

@@ -42,11 +42,10 @@ STARTED, EXITED, FALLBACK, HAND_BACK = b"P", b"X", b"F", b"H"
 # the client answers with the NONCE_SIZE bytes it reads from /proc/PID/fd/N,
 # which only a process allowed to inspect the server's child can open (a sandbox
 # such as Landlock forbids it, and leaves no other trace the server could see).
+# The command does not start before the answer, and the client knows its pid
+# from the challenge: a Ctrl-Z that stopped the client first holds the command too.
 CHALLENGE = b"C"
 NONCE_SIZE = 16
-# From the client, once it knows the pid in STARTED: the command may run. Until
-# then it waits, so a Ctrl-Z that stopped the client first holds the command too.
-GO = b"G"
 MAX_FRAME = 16 * 2**20
 
 
