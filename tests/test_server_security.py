@@ -729,8 +729,6 @@ def test_a_stopped_command_dies_with_its_killed_client(pair, tmp_path):
             assert any(_stopped(pid) for pid in children), children
             shell.type(b"kill -9 %1\n")  # and then the client is killed
             shell.read_until(b"$ ")
-            shell.type(b"\n")
-            shell.read_until(b"Killed")
             assert _wait_for(lambda: not any(_stopped(p) for p in _server_children(status["pid"])))
     finally:
         shell.close()

@@ -45,6 +45,15 @@ def main() -> None:
         # Ctrl-C before a command took over its own handling (e.g. while the stack
         # is being imported): the exit code of an interrupted command, no traceback.
         _exit(exit_codes.INTERRUPTED)
+    except Exception as error:
+        # A bug here, outside the command's own error edge: one line, never a traceback.
+        if os.environ.get("TASKS_DEBUG"):
+            raise
+        if sys.stderr is not None:
+            sys.stderr.write(
+                f"Error: internal error ({type(error).__name__}: {error}); please report it\n"
+            )
+        _exit(exit_codes.INTERNAL)
 
 
 def _main() -> None:

@@ -391,10 +391,13 @@ def _handle(
     try:
         # Exactly the caller's rights, or the caller runs the command itself.
         peer.check_and_adopt(pid, own)
+        refused = False
     except peer.Refused:
-        connection.sendall(protocol.FALLBACK)
-        return 0
-    if not peer.still_same_process(pidfd, pid) or not _answered(connection, nonce):
+        refused = True
+    # The answer is read either way, so that the client finds the reply whole
+    # (a socket closed on unread data would reset the connection).
+    answered = _answered(connection, nonce)
+    if refused or not answered or not peer.still_same_process(pidfd, pid):
         connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)

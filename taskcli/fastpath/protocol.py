@@ -134,4 +134,7 @@ def answer_challenge(sock: object, message: bytes) -> None:
             os.close(readable)
     except OSError:
         pass
-    sock.sendall(nonce.ljust(NONCE_SIZE, b"\0")[:NONCE_SIZE])
+    try:
+        sock.sendall(nonce.ljust(NONCE_SIZE, b"\0")[:NONCE_SIZE])
+    except OSError:
+        pass  # the server has gone: the next read tells what happened
