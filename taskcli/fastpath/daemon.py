@@ -42,6 +42,8 @@ from taskcli.fastpath.stdio import Swapped, finish_output
 DEFAULT_IDLE = 600.0
 CHECK_EVERY = 2.0
 SPARES = 2
+# Seconds between a spare taking a command and its replacement being forked.
+REPLACE_AFTER = 0.08
 _REQUEST_TIMEOUT = 10.0
 
 
@@ -229,17 +231,25 @@ def serve(
     # Children are never waited for: the client learns their exit code from them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
     last = time.monotonic()
+    replace_at = 0.0
     try:
         while not stopping:
             spares = {pid for pid in spares if _alive(pid)}
-            while len(spares) < SPARES and not stopping:
+            # A replacement is forked a moment after a spare took a command (its
+            # warm-up would compete with that command for the CPU), at once if no
+            # spare is left.
+            due = time.monotonic() >= replace_at or not spares
+            while len(spares) < SPARES and not stopping and due:
                 pid = os.fork()
                 if pid == 0:
                     os.close(notify_read)
                     _spare(listener, notify_write, lock, server_pid, served, started)
                 spares.add(pid)
             waiting = [notify_read, *watched, *watched.values()]
-            ready, _, _ = select.select(waiting, [], [], CHECK_EVERY)
+            timeout = CHECK_EVERY
+            if len(spares) < SPARES:
+                timeout = min(timeout, max(0.0, replace_at - time.monotonic()))
+            ready, _, _ = select.select(waiting, [], [], timeout)
             if notify_read in ready:
                 pending += os.read(notify_read, 4096)
                 while len(pending) >= _MESSAGE.get(pending[:1], 1):
@@ -247,6 +257,7 @@ def serve(
                     message, pending = pending[:size], pending[size:]
                     if message[:1] == _ACCEPTED:
                         spares.discard(int.from_bytes(message[1:5], "big"))
+                        replace_at = time.monotonic() + REPLACE_AFTER
                     elif message[:1] == _RUNNING:
                         _watch(watched, message)
                 last = time.monotonic()
