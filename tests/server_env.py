@@ -64,7 +64,7 @@ class Env:
     def stop(self) -> None:
         self.run("server", "stop")
 
-    def adding(self, lines: bytes) -> subprocess.Popen:
+    def adding(self, lines: bytes, preexec_fn=None) -> subprocess.Popen:
         """A `tasks add -` that has read `lines` and waits for more (stdin stays open)."""
         process = subprocess.Popen(
             [str(TASKS), "add", "-"],
@@ -72,6 +72,7 @@ class Env:
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             env=self.vars,
+            preexec_fn=preexec_fn,
         )
         process.stdin.write(lines)
         process.stdin.flush()

@@ -64,6 +64,17 @@ def _sleeper(command: list[str], preexec_fn=None) -> subprocess.Popen:
     return process
 
 
+def _check_python(code: str, ready) -> dict:
+    """What _check finds for a Python process running `code`, once `ready(pid)`."""
+    process = subprocess.Popen([sys.executable, "-c", code])
+    try:
+        assert _wait_for(lambda: ready(process.pid), 10)
+        return _check(process.pid)
+    finally:
+        process.kill()
+        process.wait()
+
+
 def _check_sleeper(command: list[str], preexec_fn=None) -> dict:
     """What _check finds for a `sleep` under the given restriction."""
     process = _sleeper(command, preexec_fn)
@@ -147,13 +158,7 @@ def test_a_caller_with_several_threads_is_refused():
         "import threading, time; threading.Thread(target=time.sleep, args=(60,)).start(); "
         "time.sleep(60)"
     )
-    process = subprocess.Popen([sys.executable, "-c", code])
-    try:
-        assert _wait_for(lambda: len(os.listdir(f"/proc/{process.pid}/task")) == 2, 10)
-        found = _check(process.pid)
-    finally:
-        process.kill()
-        process.wait()
+    found = _check_python(code, lambda pid: len(os.listdir(f"/proc/{pid}/task")) == 2)
     assert found["outcome"] == "refused: the caller has several threads"
 
 
@@ -169,13 +174,7 @@ def test_a_chroot_into_a_bind_mount_of_the_root_is_refused(tmp_path):
     try:
         assert os.stat(jail).st_ino == os.stat("/").st_ino  # the same folder, another mount
         code = f"import os, time; os.chroot({str(jail)!r}); time.sleep(60)"
-        process = subprocess.Popen([sys.executable, "-c", code])
-        try:
-            assert _wait_for(lambda: os.readlink(f"/proc/{process.pid}/root") != "/", 10)
-            found = _check(process.pid)
-        finally:
-            process.kill()
-            process.wait()
+        found = _check_python(code, lambda pid: os.readlink(f"/proc/{pid}/root") != "/")
     finally:
         subprocess.run(["umount", str(jail)], check=True)
     assert found["outcome"] == "refused: mounts differ"
@@ -205,13 +204,7 @@ def test_a_caller_in_another_root_is_refused(tmp_path):
     jail = tmp_path / "jail"
     jail.mkdir()
     code = f"import os, time; os.chroot({str(jail)!r}); time.sleep(60)"
-    process = subprocess.Popen([sys.executable, "-c", code])
-    try:
-        assert _wait_for(lambda: os.readlink(f"/proc/{process.pid}/root") != "/", 10)
-        found = _check(process.pid)
-    finally:
-        process.kill()
-        process.wait()
+    found = _check_python(code, lambda pid: os.readlink(f"/proc/{pid}/root") != "/")
     assert found["outcome"] == "refused: root folder differs"
 
 
@@ -398,16 +391,8 @@ def test_an_ignored_interrupt_stays_ignored(pair):
     warm.warm()
     outcomes = []
     for env in pair:
-        process = subprocess.Popen(
-            [str(TASKS), "add", "-"],
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=env.vars,
-            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_IGN),
-        )
-        process.stdin.write(b"kept\n" * 10)
-        process.stdin.flush()
+        ignore_interrupts = lambda: signal.signal(signal.SIGINT, signal.SIG_IGN)  # noqa: E731
+        process = env.adding(b"kept\n" * 10, preexec_fn=ignore_interrupts)
         time.sleep(1.5)
         process.send_signal(signal.SIGINT)
         time.sleep(0.5)

@@ -32,7 +32,6 @@ import shutil
 import signal
 import socket
 import sys
-import tempfile
 import time
 
 from taskcli import exit_codes
@@ -154,10 +153,9 @@ def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> 
     """Run commands on a new database in a scratch folder, output discarded."""
     from taskcli.cli import run
 
-    root = _SCRATCH or tempfile.gettempdir()
     with contextlib.suppress(FileExistsError):
-        os.mkdir(root, 0o700)
-    scratch = os.path.join(root, f"warm-{os.getpid()}")
+        os.mkdir(_SCRATCH, 0o700)
+    scratch = os.path.join(_SCRATCH, f"warm-{os.getpid()}")
     shutil.rmtree(scratch, ignore_errors=True)
     os.mkdir(scratch, 0o700)
     try:
@@ -279,7 +277,7 @@ def serve(
 # connection (its pid); a child runs a command (its pid, its client's pid); the
 # server is told to stop (from its own signal handler).
 _ACCEPTED, _RUNNING, _WAKE = b"A", b"R", b"S"
-_MESSAGE = {_ACCEPTED: 5, _RUNNING: 9, _WAKE: 5, b"": 1}
+_MESSAGE = {_ACCEPTED: 5, _RUNNING: 9, _WAKE: 5}
 
 
 def _watch(watched: dict[int, int], message: bytes) -> None:
