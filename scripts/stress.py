@@ -13,8 +13,9 @@ deleted, with unique ids, consistent fields and a clean integrity check.
 processes (through the command server unless TASKS_NO_SERVER is set) and treat
 it roughly: they kill a client mid-command (SIGKILL, SIGHUP, SIGTERM), or
 suspend it with SIGTSTP and resume it with SIGCONT. A killed `add -` must have
-added all of its lines or none of them, and nothing of it may appear after its
-client is gone; a suspended one must finish normally once resumed.
+added all of its lines or none of them, and nothing of it may appear once its
+client is gone (its input is closed only after that); a suspended one must
+finish normally once resumed.
 
 Prints one summary line; exits 0 when every invariant holds, 1 otherwise.
 """
@@ -144,6 +145,11 @@ def client_worker(db: str, seconds: float, seed: int, tasks: str) -> dict:
             process.send_signal(signal.SIGCONT)
         elif fate != "none":
             process.send_signal(getattr(signal, fate))
+            if input_open:
+                # Gone, not just signalled: a signal takes effect when the client is
+                # next scheduled, and until then its command (in another process,
+                # through the server) may still read what comes next.
+                process.wait(timeout=120)
         if not process.stdin.closed:
             process.stdin.close()
         out = process.stdout.read()
