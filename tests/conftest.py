@@ -42,9 +42,27 @@ class Cli:
     def __init__(self, db_path: Path) -> None:
         self.db_path = db_path
         self.runner = CliRunner()
+        # What each command is told the time and the user's time zone are (None:
+        # the real ones); tests set them to run at a known moment in a known place.
+        self.clock: Any = None
+        self.zone: Any = None
+
+    def at(self, moment: str, zone: str = "UTC") -> Cli:
+        """Run the next commands at `moment` (ISO, local to `zone`) in `zone`."""
+        from datetime import datetime, timezone
+        from zoneinfo import ZoneInfo
+
+        from taskcli.domain.clock import fixed_clock
+
+        self.zone = ZoneInfo(zone)
+        local = datetime.fromisoformat(moment).replace(tzinfo=self.zone)
+        self.clock = fixed_clock(local.astimezone(timezone.utc))
+        return self
 
     def __call__(self, *args: str, input: str | bytes | None = None, **kwargs: Any) -> Result:
-        obj = AppContext(db_path=self.db_path, busy_timeout=2.0)
+        obj = AppContext(db_path=self.db_path, busy_timeout=2.0, zone=self.zone)
+        if self.clock is not None:
+            obj.clock = self.clock
         return self.runner.invoke(app, list(args), input=input, obj=obj, **kwargs)
 
     def ok(self, *args: str, input: str | bytes | None = None) -> Result:

@@ -14,8 +14,15 @@ TASK_FIELDS = {
     "created_at": str,
     "updated_at": str,
     "completed_at": (str, type(None)),
+    "uuid": str,
+    "due": (str, type(None)),
+    "priority": (str, type(None)),
+    "tags": list,
+    "project": (str, type(None)),
 }
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
+UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+DUE = re.compile(r"^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}:\d{2}Z)?$")
 
 
 def assert_task(obj: object) -> None:
@@ -29,12 +36,17 @@ def assert_task(obj: object) -> None:
         assert RFC3339_UTC.match(obj["completed_at"])
     else:
         assert obj["completed_at"] is None
+    assert UUID.match(obj["uuid"])
+    assert obj["due"] is None or DUE.match(obj["due"])
+    assert obj["priority"] in ("H", "M", "L", None)
+    assert all(isinstance(tag, str) for tag in obj["tags"])
+    assert obj["tags"] == sorted(set(obj["tags"]))
 
 
 @pytest.fixture
 def two_tasks(cli):
-    cli.ok("add", "one", "-d", "desc")
-    cli.ok("add", "two")
+    cli.ok("add", "one", "-d", "desc", "--due", "2026-12-01", "-p", "H", "-t", "b", "-t", "a")
+    cli.ok("add", "two", "--due", "2026-12-01T17:00Z", "-P", "work.web")
     cli.ok("done", "2")
     return cli
 
@@ -45,6 +57,9 @@ def two_tasks(cli):
         (["add", "three"], "object"),
         (["show", "1"], "object"),
         (["edit", "1", "--title", "uno"], "object"),
+        (["edit", "1", "2", "-t", "x"], "array"),
+        (["next"], "array"),
+        (["list", "-t", "a", "--sort", "-due"], "array"),
         (["list"], "array"),
         (["list", "--all"], "array"),
         (["list", "--done"], "array"),
@@ -88,6 +103,7 @@ KIND_TYPES = {
     "optional text": (str, type(None)),
     "time": str,
     "optional time": (str, type(None)),
+    "tags": list,
 }
 
 
@@ -111,6 +127,33 @@ def test_listing_rows_are_as_wide_as_the_field_list(two_tasks, service):
     from taskcli.domain.query import Status
 
     assert TaskRow._fields == PUBLIC_FIELDS
-    rows = list(service.list_tasks(Status.ALL))
+    from taskcli.domain.query import TaskQuery
+
+    rows = list(service.list_tasks(TaskQuery(status=Status.ALL)))
     assert rows and all(len(row) == len(PUBLIC_FIELDS) for row in rows)
     assert all(type(row) is TaskRow for row in rows)
+
+
+def test_attribute_values(two_tasks):
+    one, two = two_tasks.json("list", "--all")
+    assert (one["due"], one["priority"], one["tags"], one["project"]) == (
+        "2026-12-01",
+        "H",
+        ["a", "b"],
+        None,
+    )
+    assert (two["due"], two["priority"], two["tags"], two["project"]) == (
+        "2026-12-01T17:00:00Z",
+        None,
+        [],
+        "work.web",
+    )
+
+
+@pytest.mark.parametrize("command", ["tags", "projects"])
+def test_name_counts_shape(two_tasks, command):
+    output = two_tasks.json(command)
+    assert isinstance(output, list) and output
+    for item in output:
+        assert list(item) == ["name", "pending"]
+        assert isinstance(item["name"], str) and type(item["pending"]) is int

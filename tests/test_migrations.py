@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -57,16 +58,71 @@ def test_migrations_build_exactly_the_model_schema(cli, db_path):
     assert "AUTOINCREMENT" in schema
 
 
-@pytest.mark.parametrize("release", ["v1"])
-def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release):
+# Fields a release added, and what an older task gets for each when upgraded.
+ADDED = {"due": None, "priority": None, "tags": [], "project": None}
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+
+
+@pytest.mark.parametrize("release", ["v1", "v2"])
+@pytest.mark.parametrize("first", [["list", "--all"], ["add", "after upgrade"]])
+def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release, first):
+    """A store written by each release opens with the current code, upgraded on
+    the first command (reading or writing), every task and field intact."""
     db_path.parent.mkdir(parents=True)
     shutil.copy(FIXTURES / f"{release}.db", db_path)
     expected = json.loads((FIXTURES / f"{release}.json").read_text(encoding="utf-8"))
-    assert cli.json("list", "--all") == expected
+    cli.ok(*first)
+    listed = [task for task in cli.json("list", "--all") if task["title"] != "after upgrade"]
+    assert len(listed) == len(expected)
+    for task, old in zip(listed, expected, strict=True):
+        # A release before uuids: each task gets a new one, and defaults for the rest.
+        upgraded = {**ADDED, **old}
+        assert set(task) == set(upgraded) | {"uuid"}
+        assert {name: task[name] for name in upgraded} == upgraded
+        assert UUID.fullmatch(task["uuid"])
+    assert len({task["uuid"] for task in listed}) == len(listed)
     assert sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
     assert sql(db_path, "PRAGMA integrity_check") == [("ok",)]
-    next_id = max(task["id"] for task in expected) + 1
-    assert cli.json("add", "after upgrade")["id"] == next_id
+    next_id = max(task["id"] for task in expected) + 1 + (first[0] == "add")
+    assert cli.json("add", "next")["id"] == next_id
+
+
+BULK_V1_TASKS = """
+WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
+INSERT INTO task (title, done, created_at, updated_at)
+SELECT 'bulk ' || i, 0, '2026-11-01 10:00:00.000000', '2026-11-01 10:00:00.000000' FROM n
+"""
+
+
+def test_an_upgrade_killed_half_way_leaves_the_old_store_intact(db_path, tmp_path):
+    """The upgrade is one transaction: killed after it added the columns and gave
+    every task its uuid, the store is still exactly the old one, and the next
+    command upgrades it."""
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "v1.db", db_path)
+    sql(db_path, BULK_V1_TASKS)
+    before = sql(db_path, "SELECT * FROM task ORDER BY id")
+    schema = sql(db_path, "SELECT sql FROM sqlite_master ORDER BY name")
+    code = (
+        "import os, signal\n"
+        "from sqlalchemy import Engine, event\n"
+        "@event.listens_for(Engine, 'before_cursor_execute')\n"
+        "def kill(conn, cursor, statement, *args):\n"
+        "    if 'CREATE UNIQUE INDEX' in statement:\n"
+        "        os.kill(os.getpid(), signal.SIGKILL)\n"
+        "from taskcli.cli import run\n"
+        f"run(['--db', {str(db_path)!r}, 'list'])\n"
+    )
+    killed = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert killed.returncode == -9, killed.stderr
+    assert sql(db_path, "SELECT version_num FROM alembic_version") == [("0001",)]
+    assert sql(db_path, "SELECT * FROM task ORDER BY id") == before
+    assert sql(db_path, "SELECT sql FROM sqlite_master ORDER BY name") == schema
+    service = TaskService(db_path)
+    from taskcli.domain.query import Status, TaskQuery
+
+    assert len(list(service.list_tasks(TaskQuery(status=Status.ALL)))) == len(before)
+    assert sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
 
 
 def test_a_database_from_a_newer_version_is_refused_and_left_alone(cli, db_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+import uuid
 
 import pytest
 
@@ -47,9 +48,9 @@ def _insert_raw(db_path, title, description=None):
     connection = sqlite3.connect(db_path, isolation_level=None)
     try:
         connection.execute(
-            "INSERT INTO task (title, description, done, created_at, updated_at)"
-            " VALUES (?, ?, 0, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000')",
-            (title, description),
+            "INSERT INTO task (title, description, done, created_at, updated_at, uuid)"
+            " VALUES (?, ?, 0, '2026-01-01 00:00:00.000000', '2026-01-01 00:00:00.000000', ?)",
+            (title, description, str(uuid.uuid4())),
         )
     finally:
         connection.close()

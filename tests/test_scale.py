@@ -15,6 +15,7 @@ import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
+from uuid import uuid4
 
 import pytest
 from hypothesis import given
@@ -23,7 +24,8 @@ from sqlalchemy import event
 
 from taskcli import render
 from taskcli.domain.models import TaskCreate, TaskRow
-from taskcli.domain.query import Status
+from taskcli.domain.query import Status, TaskQuery
+from taskcli.domain.validation import tags_text
 from taskcli.service import TaskService
 from taskcli.service.tasks import Listing
 
@@ -34,6 +36,8 @@ times = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
 )
 text = st.text(max_size=40)
+tag = st.from_regex(r"[\w.-]{1,64}", fullmatch=True)
+dues = st.dates().map(str) | times.map(lambda t: t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z")
 
 
 @given(
@@ -43,9 +47,14 @@ text = st.text(max_size=40)
     done=st.booleans() | st.sampled_from([0, 1]),
     created=times,
     completed_if_done=times,
+    uuid=st.uuids().map(str),
+    due=st.none() | dues,
+    priority=st.sampled_from(["H", "M", "L", None]),
+    tags=st.lists(tag, max_size=4),
+    project=st.none() | st.from_regex(r"[\w-]{1,20}(\.[\w-]{1,20}){0,3}", fullmatch=True),
 )
 def test_fast_json_lines_are_json_dumps_of_the_contract(
-    id_, title, description, done, created, completed_if_done
+    id_, title, description, done, created, completed_if_done, uuid, due, priority, tags, project
 ):
     stamp = render.timestamp
     completed = completed_if_done if done else None
@@ -57,9 +66,16 @@ def test_fast_json_lines_are_json_dumps_of_the_contract(
         stamp(created),
         stamp(created),
         None if completed is None else stamp(completed),
+        uuid,
+        due,
+        priority,
+        tags_text(tags),
+        project,
     )
     task = SimpleNamespace(
-        **row._replace(created_at=created, updated_at=created, completed_at=completed)._asdict()
+        **row._replace(
+            created_at=created, updated_at=created, completed_at=completed, tags=sorted(set(tags))
+        )._asdict()
     )
     expected = json.dumps(render.task_dict(task), ensure_ascii=False)
     assert json.dumps(render.task_dict(row), ensure_ascii=False) == expected
@@ -116,7 +132,7 @@ def test_bulk_add_reports_progress(service):
 
 def test_listing_is_a_lazy_stream(service):
     service.add_many(TaskCreate(title=f"t{n}") for n in range(5000))
-    stream = iter(service.list_tasks(Status.ALL))
+    stream = iter(service.list_tasks(TaskQuery(status=Status.ALL)))
     first = next(stream)
     assert (first.id, first.title, first.done) == (1, "t0", False)
     assert isinstance(first.created_at, str)
@@ -150,7 +166,10 @@ def _consumed_then_written(write_through, rows):
 
 def _rows(count):
     now = render.timestamp(datetime.now(timezone.utc))
-    return [TaskRow(n, f"task {n}", None, False, now, now, None) for n in range(1, count + 1)]
+    return [
+        TaskRow(n, f"task {n}", None, False, now, now, None, str(uuid4()), None, None, "[]", None)
+        for n in range(1, count + 1)
+    ]
 
 
 @pytest.mark.parametrize("terminal", [False, True])

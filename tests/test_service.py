@@ -11,7 +11,7 @@ from sqlite_probe import write_lock_is_held
 
 from taskcli.domain.clock import fixed_clock, system_clock
 from taskcli.domain.models import TaskCreate, TaskUpdate
-from taskcli.domain.query import Status
+from taskcli.domain.query import Status, TaskQuery
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
 from taskcli.service import TaskService
 from taskcli.store.sqlite import SQLiteStore
@@ -62,22 +62,22 @@ def test_many_ids_in_one_call(service):
     service.add_many(TaskCreate(title=f"t{n}") for n in range(1, 1201))
     ids = list(range(1200, 0, -1))
     assert [t.id for t in service.set_done(ids)] == ids
-    assert list(service.list_tasks(Status.PENDING)) == []
+    assert list(service.list_tasks(TaskQuery(status=Status.PENDING))) == []
 
 
 def test_update_is_partial(service):
     service.add(TaskCreate(title="a", description="d"))
-    task = service.update(1, TaskUpdate(title="b"))
+    task = service.update([1], TaskUpdate(title="b"))[0]
     assert (task.title, task.description) == ("b", "d")
-    task = service.update(1, TaskUpdate(description=""))
+    task = service.update([1], TaskUpdate(description=""))[0]
     assert task.description is None
     with pytest.raises(InvalidInput):
-        service.update(1, TaskUpdate())
+        service.update([1], TaskUpdate())[0]
 
 
 def test_update_without_change_keeps_updated_at(service):
     task = service.add(TaskCreate(title="same"))
-    assert service.update(1, TaskUpdate(title="same")).updated_at == task.updated_at
+    assert service.update([1], TaskUpdate(title="same"))[0].updated_at == task.updated_at
 
 
 def test_add_many_is_one_transaction(service, db_path):
@@ -100,13 +100,13 @@ def test_writes_begin_immediate_and_reads_deferred(service):
 
 
 def test_read_only_calls_create_nothing(service, db_path):
-    assert list(service.list_tasks(Status.ALL)) == []
+    assert list(service.list_tasks(TaskQuery(status=Status.ALL))) == []
     with pytest.raises(TaskNotFound):
         service.get(1)
     with pytest.raises(TaskNotFound):
         service.set_done([1])
     with pytest.raises(TaskNotFound):
-        service.update(1, TaskUpdate(title="x"))
+        service.update([1], TaskUpdate(title="x"))[0]
     with pytest.raises(TaskNotFound):
         service.delete([1])
     assert not db_path.parent.exists()
@@ -156,7 +156,7 @@ def test_write_times_are_read_under_the_write_lock(db_path):
     service.add(TaskCreate(title="a"))
     service.add_many([TaskCreate(title="b"), TaskCreate(title="c")])
     service.set_done([1])
-    service.update(2, TaskUpdate(title="a2"))
+    service.update([2], TaskUpdate(title="a2"))[0]
     assert held == [True, True, True, True]
 
 
@@ -166,8 +166,8 @@ def test_every_write_takes_its_time_from_the_injected_clock(db_path):
     task = service.add(TaskCreate(title="a"))
     (row,) = service.add_many([TaskCreate(title="b")])
     done = service.set_done([task.id])[0]
-    edited = service.update(row.id, TaskUpdate(title="b2"))
+    edited = service.update([row.id], TaskUpdate(title="b2"))[0]
     assert task.created_at == task.updated_at == done.completed_at == edited.updated_at == at
     assert row.created_at == "2031-02-03T04:05:06.789012Z"
-    listed = {r.id: r for r in service.list_tasks(Status.ALL)}
+    listed = {r.id: r for r in service.list_tasks(TaskQuery(status=Status.ALL))}
     assert listed[row.id].updated_at == listed[task.id].completed_at == row.created_at

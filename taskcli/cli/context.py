@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import os
 from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -40,6 +41,8 @@ class AppContext:
     # None: the store's default (taskcli.store.sqlite.DEFAULT_BUSY_TIMEOUT).
     busy_timeout: float | None = None
     clock: Clock = system_clock
+    # The user's time zone, for reading and showing dues; None: the system's (TZ honoured).
+    zone: tzinfo | None = None
     # True in the command server's child: a command about to read the terminal
     # hands itself back to the client (errors.HandBack).
     in_server: bool = False
@@ -60,6 +63,16 @@ class AppContext:
                 f"folder is unavailable ({os.strerror(error.errno or errno.ENOENT)})"
             ) from error
         return self.db_path
+
+    def local_zone(self) -> tzinfo:
+        if self.zone is None:
+            from taskcli.domain.dates import local_zone
+
+            self.zone = local_zone()
+        return self.zone
+
+    def now(self) -> datetime:
+        return self.clock()
 
     @property
     def service(self) -> TaskService:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from datetime import datetime, time, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from taskcli.cli.context import AppContext
+
+if TYPE_CHECKING:
+    from taskcli.domain.dates import Due
 
 MAX_ID = 2**63 - 1
 
@@ -30,7 +35,9 @@ def count_parser(minimum: int) -> Any:
     """A parser for a count of tasks: a whole number from `minimum` up to what SQLite
     can take (beyond it SQLite would overflow)."""
 
-    def parse(value: str) -> int:
+    def parse(value: str | int) -> int:
+        if isinstance(value, int):  # a default
+            return value
         text = value.strip()
         if not (text.isascii() and text.isdigit() and minimum <= int(text) <= MAX_ID):
             raise typer.BadParameter(f"{value!r} is not a whole number from {minimum} to {MAX_ID}")
@@ -39,7 +46,117 @@ def count_parser(minimum: int) -> Any:
     return parse
 
 
-IdArgument = Annotated[int, typer.Argument(parser=parse_id, metavar="ID", show_default=False)]
+# -- attributes -------------------------------------------------------------------------
+
+
+def parse_due(ctx: typer.Context, text: str) -> Due:
+    """A due date or time in plain words, read at the context's time and zone."""
+    from taskcli.domain.dates import parse_due as parse
+
+    context = app_context(ctx)
+    return parse(text, context.now(), context.local_zone())
+
+
+def due_bound(ctx: typer.Context, text: str, after: bool) -> datetime:
+    """The instant a --due-before/--due-after WHEN stands for: for a day, its start
+    (before) or its end (after), so both bounds leave that day out."""
+    due = parse_due(ctx, text)
+    if due.day is None or after:
+        return due.at
+    zone = app_context(ctx).local_zone()
+    return datetime.combine(due.day, time(0), tzinfo=zone).astimezone(timezone.utc)
+
+
+def parse_priority(text: str) -> str | None:
+    from taskcli.domain.validation import clean_priority
+
+    return clean_priority(text)
+
+
+def is_none(text: str | None) -> bool:
+    """Whether an option's value is the word that clears it."""
+    return text is not None and text.strip().lower() == "none"
+
+
+# -- shell completion ---------------------------------------------------------------------
+
+
+def _completing_service(ctx: typer.Context) -> Any:
+    """The service for completing a value: the main callback has not run, so the
+    context is made here from --db (or the environment) as it would be."""
+    root = ctx.find_root()
+    if root.obj is None:
+        db = root.params.get("db")
+        root.obj = AppContext(db_path=Path(db) if db else None)
+    return root.obj.service
+
+
+def _complete(names: Any, incomplete: str) -> list[Any]:
+    from taskcli.errors import TaskCliError
+
+    try:
+        return [item for item in names() if str(item[0]).startswith(incomplete)]
+    except TaskCliError:
+        return []
+
+
+def complete_tag(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    return _complete(
+        lambda: [
+            (name, f"{pending} pending") for name, pending in _completing_service(ctx).tag_counts()
+        ],
+        incomplete,
+    )
+
+
+def complete_project(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    return _complete(
+        lambda: [
+            (name, f"{pending} pending")
+            for name, pending in _completing_service(ctx).project_counts()
+        ],
+        incomplete,
+    )
+
+
+# Ids offered at most when completing one (the oldest pending ones that fit).
+COMPLETION_IDS = 200
+
+
+def complete_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
+    """Pending tasks' ids that start with what was typed, with their titles as help."""
+    from taskcli.domain.query import TaskQuery
+
+    if incomplete and not (incomplete.isascii() and incomplete.isdigit()):
+        return []
+    query = TaskQuery(id_prefix=incomplete or None, limit=COMPLETION_IDS)
+    return _complete(
+        lambda: [(str(task.id), task.title) for task in _completing_service(ctx).list_tasks(query)],
+        incomplete,
+    )
+
+
+IdArgument = Annotated[
+    int,
+    typer.Argument(parser=parse_id, metavar="ID", show_default=False, autocompletion=complete_id),
+]
 IdsArgument = Annotated[
-    list[int], typer.Argument(parser=parse_id, metavar="ID", show_default=False)
+    list[int],
+    typer.Argument(parser=parse_id, metavar="ID", show_default=False, autocompletion=complete_id),
+]
+TagsOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag", "-t", help="A tag (repeat for more).", metavar="TAG", autocompletion=complete_tag
+    ),
+]
+ProjectOption = Annotated[
+    str | None,
+    typer.Option(
+        "--project",
+        "-P",
+        help="Project: dot-separated parts, e.g. work.web.",
+        metavar="NAME",
+        autocompletion=complete_project,
+    ),
 ]

@@ -3,18 +3,43 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Annotated, BinaryIO
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
 
 from taskcli import render
 from taskcli.cli.app import TasksCommand, app
-from taskcli.cli.params import IdArgument, IdsArgument, JsonOption, app_context, count_parser
+from taskcli.cli.params import (
+    IdArgument,
+    IdsArgument,
+    JsonOption,
+    ProjectOption,
+    TagsOption,
+    app_context,
+    complete_project,
+    complete_tag,
+    count_parser,
+    due_bound,
+    is_none,
+    parse_due,
+    parse_priority,
+)
 from taskcli.errors import Aborted, HandBack, InvalidInput
 
 if TYPE_CHECKING:
     from taskcli.domain.models import TaskCreate
+
+DUE_HELP = (
+    "When it is due: 2026-12-01, '2026-12-01 17:00' (local; or with Z/+01:00), today, "
+    "tomorrow, yesterday, mon..sun (the next one after today), eow, eom, eoy, +3d, +2w, "
+    "+1m, +1y, +4h, +30min, or a day with a time: 'tomorrow 17:00', 'fri 9:30', "
+    "'2026-12-01 9am'. A day alone is due by its end."
+)
+PriorityOption = Annotated[
+    str | None,
+    typer.Option("--priority", "-p", help="H, M or L (or high, medium, low).", metavar="P"),
+]
 
 
 @app.command(cls=TasksCommand)
@@ -32,28 +57,43 @@ def add(
         str | None,
         typer.Option("--description", "-d", help="Longer notes for the task.", metavar="TEXT"),
     ] = None,
+    due: Annotated[str | None, typer.Option("--due", help=DUE_HELP, metavar="WHEN")] = None,
+    priority: PriorityOption = None,
+    tag: TagsOption = None,
+    project: ProjectOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Add a task, or many from stdin with '-'.
+    """Add a task, or many from stdin with '-' (the options apply to each).
 
-    Example: tasks add buy milk -d "two litres"
+    The title is stored as typed: attributes are given only by options.
+
+    Example: tasks add buy milk -d "two litres" --due tomorrow -p H -t shop
     """
+    from functools import partial
+
     from taskcli.domain.models import TaskCreate
 
+    attributes = {
+        "due": None if due is None else parse_due(ctx, due),
+        "priority": None if priority is None else parse_priority(priority),
+        "tags": tag or [],
+        "project": None if project is None or is_none(project) else project,
+    }
     service = app_context(ctx).service
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
+        TaskCreate(title="-", **attributes)  # the options are checked before input is read
         _before_terminal_input(ctx)
         with render.progress("Adding tasks") as update:
-            titles = _read_titles(_stdin_bytes(), TaskCreate, update)
+            titles = _read_titles(_stdin_bytes(), partial(TaskCreate, **attributes), update)
             added = service.add_many(titles, progress=update)
         if json_:
             render.json_array(added)
         else:
             render.added_many(added)
         return
-    task = service.add(TaskCreate(title=" ".join(title), description=description))
+    task = service.add(TaskCreate(title=" ".join(title), description=description, **attributes))
     if json_:
         render.json_object(task)
     else:
@@ -81,7 +121,7 @@ def _stdin_bytes() -> BinaryIO:
 
 
 def _read_titles(
-    lines: BinaryIO, model: type[TaskCreate], progress: render.Progress
+    lines: BinaryIO, model: Callable[..., TaskCreate], progress: render.Progress
 ) -> Iterator[TaskCreate]:
     """One validated task per non-blank line; an invalid line is named by its number.
     `progress(lines read, None)` is called every few thousand lines."""
@@ -104,6 +144,75 @@ def list_(
     ctx: typer.Context,
     done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Only tasks with this tag (repeat: with all of them).",
+            metavar="TAG",
+            autocompletion=complete_tag,
+        ),
+    ] = None,
+    no_tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--no-tag",
+            help="Only tasks without this tag (repeatable).",
+            metavar="TAG",
+            autocompletion=complete_tag,
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-P",
+            help="Only tasks in this project or below it (work: work, work.web; not workshop).",
+            metavar="NAME",
+            autocompletion=complete_project,
+        ),
+    ] = None,
+    priority: Annotated[
+        str | None,
+        typer.Option("--priority", "-p", help="Only this priority: H, M, L, or none.", metavar="P"),
+    ] = None,
+    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
+    due_before: Annotated[
+        str | None,
+        typer.Option(
+            "--due-before",
+            help="Only tasks due before WHEN (a day: before it starts).",
+            metavar="WHEN",
+        ),
+    ] = None,
+    due_after: Annotated[
+        str | None,
+        typer.Option(
+            "--due-after", help="Only tasks due after WHEN (a day: after it ends).", metavar="WHEN"
+        ),
+    ] = None,
+    no_due: Annotated[
+        bool, typer.Option("--no-due", help="Only tasks without a due date.")
+    ] = False,
+    search: Annotated[
+        str | None,
+        typer.Option(
+            "--search",
+            "-s",
+            help="Only tasks whose title or description contains TEXT (any case).",
+            metavar="TEXT",
+        ),
+    ] = None,
+    sort: Annotated[
+        str | None,
+        typer.Option(
+            "--sort",
+            help="Order by KEYS, comma-separated: id, created, updated, due, priority, title, "
+            "project; '-key' reverses one. Tasks without the value come last; ties by id.",
+            metavar="KEYS",
+        ),
+    ] = None,
     limit: Annotated[
         int | None,
         typer.Option(parser=count_parser(1), help="Show at most N tasks (N > 0).", metavar="N"),
@@ -114,22 +223,48 @@ def list_(
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """List pending tasks (or --done, or --all), oldest first.
+    """List pending tasks (or --done, or --all), oldest first; filters combine (all must hold).
 
     Example: tasks list --all --json | jq '.[] | select(.done) | .title'
     """
-    from taskcli.domain.query import Status
+    from taskcli.domain.query import NO_PRIORITY, Status, TaskQuery, parse_sort
+    from taskcli.domain.validation import clean_project, clean_tag
 
     if done and all_:
         raise InvalidInput("--done and --all cannot be used together")
+    if no_due and (overdue or due_before is not None or due_after is not None):
+        raise InvalidInput("--no-due cannot be used with --overdue, --due-before or --due-after")
     status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
-    service = app_context(ctx).service
-    tasks = service.list_tasks(status, limit=limit, offset=offset or 0)
+    if priority is not None:
+        priority = NO_PRIORITY if is_none(priority) else parse_priority(priority)
+    query = TaskQuery(
+        status=status,
+        tags=tuple(map(clean_tag, tag or ())),
+        without_tags=tuple(map(clean_tag, no_tag or ())),
+        project=None if project is None else clean_project(project),
+        priority=priority,
+        overdue=overdue,
+        due_before=None if due_before is None else due_bound(ctx, due_before, after=False),
+        due_after=None if due_after is None else due_bound(ctx, due_after, after=True),
+        no_due=no_due,
+        search=search or None,
+        sort=() if sort is None else parse_sort(sort),
+        limit=limit,
+        offset=offset or 0,
+    )
+    filtered = query != TaskQuery(status=status, sort=query.sort, limit=limit, offset=offset or 0)
+    tasks = app_context(ctx).service.list_tasks(query)
     if json_:
         render.json_array(tasks)
     else:
         empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
-        render.task_list(tasks, empty.get(status, "No tasks."))
+        message = "No tasks match." if filtered else empty.get(status, "No tasks.")
+        _show_list(ctx, tasks, message)
+
+
+def _show_list(ctx: typer.Context, tasks: Any, empty_message: str) -> None:
+    context = app_context(ctx)
+    render.task_list(tasks, empty_message, now=context.now(), zone=context.local_zone())
 
 
 @app.command(cls=TasksCommand)
@@ -142,7 +277,7 @@ def show(ctx: typer.Context, task_id: IdArgument, json_: JsonOption = False) -> 
     if json_:
         render.json_object(task)
     else:
-        render.task_detail(task)
+        render.task_detail(task, zone=app_context(ctx).local_zone())
 
 
 @app.command(cls=TasksCommand)
@@ -174,34 +309,91 @@ def _set_done(ctx: typer.Context, task_ids: list[int], value: bool, json_: bool)
 @app.command(cls=TasksCommand)
 def edit(
     ctx: typer.Context,
-    task_id: IdArgument,
+    task_ids: IdsArgument,
     title: Annotated[str | None, typer.Option("--title", help="New title.", metavar="TEXT")] = None,
     description: Annotated[
         str | None,
         typer.Option("--description", "-d", help="New description ('' clears it).", metavar="TEXT"),
     ] = None,
-    done: Annotated[bool, typer.Option("--done", help="Mark the task done.")] = False,
-    not_done: Annotated[bool, typer.Option("--not-done", help="Mark the task not done.")] = False,
+    due: Annotated[
+        str | None,
+        typer.Option("--due", help="New due (see tasks add --help), or none.", metavar="WHEN"),
+    ] = None,
+    priority: Annotated[
+        str | None, typer.Option("--priority", "-p", help="H, M, L, or none.", metavar="P")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Add a tag (repeatable).",
+            metavar="TAG",
+            autocompletion=complete_tag,
+        ),
+    ] = None,
+    untag: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--untag", help="Remove a tag (repeatable).", metavar="TAG", autocompletion=complete_tag
+        ),
+    ] = None,
+    project: Annotated[
+        str | None,
+        typer.Option(
+            "--project",
+            "-P",
+            help="New project, or none.",
+            metavar="NAME",
+            autocompletion=complete_project,
+        ),
+    ] = None,
+    done: Annotated[bool, typer.Option("--done", help="Mark the tasks done.")] = False,
+    not_done: Annotated[bool, typer.Option("--not-done", help="Mark the tasks not done.")] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Change a task's title, description or state; only the options given change.
+    """Change tasks (all or none); only the options given change.
 
-    Example: tasks edit 3 --title "Ship v1.1" --description ""
+    Several ids take every option but --title and --description.
+
+    Example: tasks edit 3 --title "Ship v1.1" --due fri -t release
     """
     from taskcli.domain.models import TaskUpdate
 
     if done and not_done:
         raise InvalidInput("--done and --not-done cannot be used together")
-    state = True if done else False if not_done else None
-    given = {"title": title, "description": description, "done": state}
-    changes = {name: value for name, value in given.items() if value is not None}
+    if len(set(task_ids)) > 1 and (title is not None or description is not None):
+        raise InvalidInput("--title and --description change one task at a time")
+    changes: dict[str, Any] = {}
+    if title is not None:
+        changes["title"] = title
+    if description is not None:
+        changes["description"] = description
+    if due is not None:
+        changes["due"] = None if is_none(due) else parse_due(ctx, due)
+    if priority is not None:
+        changes["priority"] = parse_priority(priority)
+    if project is not None:
+        changes["project"] = None if is_none(project) else project
+    if tag:
+        changes["tags"] = tag
+    if untag:
+        changes["untag"] = untag
+    if done or not_done:
+        changes["done"] = done
     if not changes:
-        raise InvalidInput("nothing to change: give --title, --description, --done or --not-done")
-    task = app_context(ctx).service.update(task_id, TaskUpdate(**changes))
+        raise InvalidInput(
+            "nothing to change: give --title, --description, --due, --priority, --tag, "
+            "--untag, --project, --done or --not-done"
+        )
+    tasks = app_context(ctx).service.update(task_ids, TaskUpdate(**changes))
     if json_:
-        render.json_object(task)
+        if len(task_ids) == 1:
+            render.json_object(tasks[0])
+        else:
+            render.json_array(tasks)
     else:
-        render.confirmations([task], "Updated")
+        render.confirmations(tasks, "Updated")
 
 
 @app.command(cls=TasksCommand)

@@ -9,21 +9,29 @@ Adding a field is one edit here plus an Alembic revision.
 
 from __future__ import annotations
 
+import json
+import uuid
 from datetime import datetime
 from typing import Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import field_validator
-from sqlalchemy import Index, event
+from sqlalchemy import Index, String, TypeDecorator, event
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
+from taskcli.domain.dates import Due
 from taskcli.domain.validation import (
     DESCRIPTION_MAX,
+    PROJECT_MAX,
     STORED_TIME,
+    TAGS_TEXT,
     TITLE_MAX,
     check_stored,
     clean_description,
+    clean_project,
+    clean_tags,
     clean_title,
+    tags_text,
 )
 from taskcli.errors import InvalidInput
 
@@ -46,6 +54,28 @@ class StoredTime(UTCDateTime):
         return process
 
 
+class TagList(TypeDecorator):
+    """A set of tags, stored as its JSON array sorted by code point (the form JSON
+    output shows, so listings write it as it is). A stored value in another form
+    comes back as it is, for the check on loading to name it."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return tags_text(value or ())
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if isinstance(value, str) and TAGS_TEXT.fullmatch(value):
+            return json.loads(value)
+        return value
+
+
+def new_uuid() -> str:
+    """A random RFC 4122 uuid in its text form: a task's lasting identity."""
+    return str(uuid.uuid4())
+
+
 class TaskBase(SQLModel):
     """What a caller may set, with its limits."""
 
@@ -62,6 +92,12 @@ class TaskRead(TaskBase):
     created_at: datetime
     updated_at: datetime
     completed_at: datetime | None = None
+    uuid: str
+    # An all-day date ('2026-12-01') or an exact UTC time ('2026-12-01T16:00:00Z').
+    due: str | None = Field(default=None, max_length=20)
+    priority: str | None = Field(default=None, max_length=1)
+    tags: list[str] = Field(default_factory=list)
+    project: str | None = Field(default=None, max_length=PROJECT_MAX)
 
 
 # The public fields in output order: the id first, then the rest as declared.
@@ -75,7 +111,7 @@ def _kind(annotation: Any) -> str:
     )
     if optional:
         (annotation,) = (arg for arg in get_args(annotation) if arg is not type(None))
-    kinds = {int: "int", bool: "flag", str: "text", datetime: "time"}
+    kinds = {int: "int", bool: "flag", str: "text", datetime: "time", list[str]: "tags"}
     if annotation not in kinds:
         raise TypeError(f"no output form for a field of type {annotation!r}")
     kind = kinds[annotation]
@@ -93,12 +129,28 @@ class Task(TaskRead, table=True):
 
     __tablename__ = "task"
     # AUTOINCREMENT: SQLite never hands out an id again, even after the highest is deleted.
-    __table_args__ = (Index("ix_task_done_id", "done", "id"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        Index("ix_task_done_id", "done", "id"),
+        Index("ix_task_uuid", "uuid", unique=True),
+        Index("ix_task_project", "project"),
+        {"sqlite_autoincrement": True},
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     created_at: datetime = Field(sa_type=StoredTime)
     updated_at: datetime = Field(sa_type=StoredTime)
     completed_at: datetime | None = Field(default=None, sa_type=StoredTime)
+    # Added to a v1 table in place, so not NOT NULL in SQLite; always set.
+    uuid: str = Field(default_factory=new_uuid, max_length=36, nullable=True)
+    tags: list[str] = Field(
+        default_factory=list,
+        sa_type=TagList,
+        nullable=False,
+        sa_column_kwargs={"server_default": "[]"},
+    )
+    # When the task is due, as an instant: what filters and sorting compare. An
+    # all-day due is the last microsecond of its local day. Not public: `due` is.
+    due_at: datetime | None = Field(default=None, sa_type=StoredTime)
 
 
 @event.listens_for(Task, "load")
@@ -118,6 +170,7 @@ def _is_time(value: Any) -> bool:
 
 
 _ROW_TYPES = {
+    "tags": str,
     "int": int,
     "flag": bool,
     "text": str,
@@ -126,13 +179,41 @@ _ROW_TYPES = {
     "optional time": str | None,
 }
 # A task as listings and bulk adds return it: the public fields in output order,
-# with times as RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z'), not datetimes.
+# with times as RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z'), not datetimes,
+# and tags as their stored JSON text ('["home", "work"]').
 # In listings `done` is SQLite's 0 or 1 (equal to False and True): their rows are
 # the driver's tuples, made without a Python call per row.
 TaskRow = NamedTuple("TaskRow", [(name, _ROW_TYPES[kind]) for name, kind in FIELDS])  # type: ignore[misc]
 
 
-class TaskCreate(TaskBase):
+class TaskAttributes(SQLModel):
+    """The attributes a caller may set when adding (and change when editing): a
+    parsed due (domain.dates.Due), a priority ('H', 'M', 'L'), tags and a project."""
+
+    due: Due | None = None
+    priority: str | None = None
+    tags: list[str] = Field(default_factory=list)
+    project: str | None = None
+
+    @field_validator("tags", mode="before")
+    @classmethod
+    def _tags(cls, value: Any) -> Any:
+        return clean_tags(value) if isinstance(value, list | tuple | set) else value
+
+    @field_validator("project", mode="before")
+    @classmethod
+    def _project(cls, value: Any) -> Any:
+        return clean_project(value) if isinstance(value, str) else value
+
+    @field_validator("priority", mode="before")
+    @classmethod
+    def _priority(cls, value: Any) -> Any:
+        if value is not None and value not in ("H", "M", "L"):
+            raise InvalidInput(f"{value!r} is not a priority (H, M or L)")
+        return value
+
+
+class TaskCreate(TaskBase, TaskAttributes):
     """What a caller gives to add a task. The rules run before the limits are
     checked (a title is stripped first), and raise InvalidInput."""
 
@@ -147,12 +228,14 @@ class TaskCreate(TaskBase):
         return clean_description(value) if isinstance(value, str) or value is None else value
 
 
-class TaskUpdate(TaskBase):
+class TaskUpdate(TaskBase, TaskAttributes):
     """A partial update: only the fields that were set change (an empty description
-    clears it)."""
+    clears it; None clears due, priority and project). `tags` adds tags and `untag`
+    removes them (adding one a task has, or removing one it lacks, changes nothing)."""
 
     title: str | None = None  # type: ignore[assignment]
     done: bool | None = None
+    untag: list[str] = Field(default_factory=list)
 
     @field_validator("title", mode="before")
     @classmethod
@@ -165,3 +248,8 @@ class TaskUpdate(TaskBase):
     @classmethod
     def _description(cls, value: Any) -> Any:
         return clean_description(value) if isinstance(value, str) or value is None else value
+
+    @field_validator("untag", mode="before")
+    @classmethod
+    def _untag(cls, value: Any) -> Any:
+        return clean_tags(value) if isinstance(value, list | tuple | set) else value

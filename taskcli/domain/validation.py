@@ -12,7 +12,8 @@ break its contract.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from itertools import pairwise
 from typing import Any
 
 from taskcli.errors import DamagedTask, InvalidInput
@@ -76,6 +77,37 @@ STORED_TIME = re.compile(f"{_DATE}[ T]{_CLOCK}")
 LISTED_TIME = re.compile(f"{_DATE}T{_CLOCK}Z")
 
 
+# Public forms of the attributes, as stored and listed (see domain.models).
+UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+DUE_TEXT = re.compile(f"{_DATE}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?")
+PRIORITY_TEXT = re.compile("[HML]")
+# Tags as stored: their JSON array, sorted, exactly as json.dumps writes it.
+TAGS_TEXT = re.compile(r'\[\]|\["[\w.-]{1,64}"(?:, "[\w.-]{1,64}")*\]')
+# What each attribute's value must look like (a value that is set).
+ATTRIBUTE_FORMS = {"uuid": UUID_TEXT, "due": DUE_TEXT, "priority": PRIORITY_TEXT}
+
+
+def tags_text(tags: Iterable[str]) -> str:
+    """The stored (and JSON) form of a set of tags: a JSON array sorted by code point."""
+    tags = sorted(set(tags))
+    return '["' + '", "'.join(tags) + '"]' if tags else "[]"
+
+
+def _tags_ok(value: Any) -> bool:
+    if isinstance(value, str):
+        return TAGS_TEXT.fullmatch(value) is not None and tags_sorted(value)
+    return isinstance(value, list) and all(map(is_tag, value)) and _sorted_once(value)
+
+
+def tags_sorted(text: str) -> bool:
+    """Whether stored tags (TAGS_TEXT) are sorted with no duplicates."""
+    return _sorted_once(text[2:-2].split('", "'))
+
+
+def _sorted_once(tags: list[str]) -> bool:
+    return all(a < b for a, b in pairwise(tags))
+
+
 def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
     """Raise DamagedTask naming the first field of a stored task that taskcli would
     never have written. `row` holds the public fields in their order (FIELDS);
@@ -92,6 +124,12 @@ def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
             raise DamagedTask(task_id, name, value, expected)
         if kind.endswith("time") and not is_time(value):
             raise DamagedTask(task_id, name, value, "a time as taskcli writes it")
+        if name in ATTRIBUTE_FORMS and not ATTRIBUTE_FORMS[name].fullmatch(value):
+            raise DamagedTask(task_id, name, value, f"a {name} as taskcli writes it")
+        if name == "project" and not is_project(value):
+            raise DamagedTask(task_id, name, value, "a project name")
+        if kind == "tags" and not _tags_ok(value):
+            raise DamagedTask(task_id, name, value, "a sorted set of tags")
     values = dict(zip((name for name, _kind in FIELDS), row, strict=True))
     if values["done"] and values["completed_at"] is None:
         raise DamagedTask(task_id, "completed_at", None, "the time a done task was done")
@@ -104,3 +142,61 @@ def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
 def is_listed_time(value: Any) -> bool:
     """Whether `value` is a time as listings read it (RFC 3339 text)."""
     return isinstance(value, str) and LISTED_TIME.fullmatch(value) is not None
+
+
+# -- attributes ---------------------------------------------------------------------
+TAG_MAX = 64
+PROJECT_MAX = 200
+PRIORITIES = ("H", "M", "L")
+_PRIORITY_WORDS = {"h": "H", "high": "H", "m": "M", "medium": "M", "l": "L", "low": "L"}
+# Letters (any script), digits, '_', '-' and '.': \w is letters, digits and '_'.
+_TAG = re.compile(r"[\w.-]{1,64}")
+_SEGMENT = r"[\w-]+"
+_PROJECT = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
+# A project name as stored (the length is checked apart).
+PROJECT_TEXT = re.compile(rf"(?=[^\n]{{1,{PROJECT_MAX}}}(?:\n|$)){_PROJECT.pattern}")
+TAG_CHARACTERS = "letters, digits, '_', '-' and '.'"
+
+
+def clean_priority(value: str) -> str | None:
+    """'H', 'M' or 'L' from any case of h/m/l/high/medium/low; None for 'none'."""
+    word = value.strip().lower()
+    if word == "none":
+        return None
+    if word not in _PRIORITY_WORDS:
+        raise InvalidInput(f"{value!r} is not a priority (use H, M, L, high, medium, low or none)")
+    return _PRIORITY_WORDS[word]
+
+
+def clean_tag(value: str) -> str:
+    """A tag exactly as given, or InvalidInput: 1 to 64 of TAG_CHARACTERS."""
+    if not isinstance(value, str) or not _TAG.fullmatch(value):
+        raise InvalidInput(
+            f"{value!r} is not a tag: use 1 to {TAG_MAX} {TAG_CHARACTERS} (no spaces)"
+        )
+    return value
+
+
+def clean_tags(values: Iterable[str]) -> list[str]:
+    """Tags as a set: each checked, duplicates dropped, sorted by code point."""
+    return sorted({clean_tag(value) for value in values})
+
+
+def clean_project(value: str) -> str:
+    """A project name: dot-separated segments of tag characters, at most 200 characters."""
+    if len(value) > PROJECT_MAX:
+        raise InvalidInput(f"project name is longer than {PROJECT_MAX} characters ({len(value)})")
+    if not _PROJECT.fullmatch(value):
+        raise InvalidInput(
+            f"{value!r} is not a project name: use dot-separated parts of {TAG_CHARACTERS} "
+            "(e.g. work.web)"
+        )
+    return value
+
+
+def is_tag(value: Any) -> bool:
+    return isinstance(value, str) and _TAG.fullmatch(value) is not None
+
+
+def is_project(value: Any) -> bool:
+    return isinstance(value, str) and len(value) <= PROJECT_MAX and bool(_PROJECT.fullmatch(value))

@@ -38,6 +38,7 @@ _LAZY = {
     "confirmations": "table",
     "task_detail": "table",
     "task_list": "table",
+    "name_counts": "table",
 }
 
 
@@ -69,6 +70,7 @@ __all__ = [
     "json_value",
     "line",
     "literal",
+    "name_counts",
     "progress",
     "server_status",
     "servers_stopped",

@@ -17,7 +17,15 @@ from operator import is_not, itemgetter
 from typing import Any
 
 from taskcli.domain.models import FIELDS, PUBLIC_FIELDS, public_values
-from taskcli.domain.validation import LISTED_TIME, check_stored, is_listed_time
+from taskcli.domain.validation import (
+    ATTRIBUTE_FORMS,
+    LISTED_TIME,
+    PROJECT_TEXT,
+    TAGS_TEXT,
+    check_stored,
+    is_listed_time,
+    tags_sorted,
+)
 from taskcli.render.output import write
 from taskcli.render.text import TaskLike, timestamp
 
@@ -25,9 +33,20 @@ from taskcli.render.text import TaskLike, timestamp
 def task_dict(task: TaskLike) -> dict[str, Any]:
     """The JSON form of a task: a public contract (fields may be added, never removed)."""
     return {
-        name: bool(value) if kind == "flag" else timestamp(value) if "time" in kind else value
+        name: _json_value(kind, value)
         for (name, kind), value in zip(FIELDS, public_values(task), strict=True)
     }
+
+
+def _json_value(kind: str, value: Any) -> Any:
+    if kind == "flag":
+        return bool(value)
+    if "time" in kind:
+        return timestamp(value)
+    if kind == "tags":
+        # A Task's list, or a listing row's stored JSON text.
+        return json.loads(value) if isinstance(value, str) else sorted(value)
+    return value
 
 
 def json_object(task: TaskLike) -> None:
@@ -65,6 +84,7 @@ def _compile_row_lines() -> Callable[[list[Any]], list[str]]:
         "optional text": "{NULL if @ is None else string(@)}",
         "time": '"{@}"',
         "optional time": "{NULL if @ is None else QUOTE + @ + QUOTE}",
+        "tags": "{@}",
     }
     names = [f"v{index}" for index in range(len(FIELDS))]
     members = ", ".join(
@@ -94,6 +114,11 @@ def _columns(*kinds: str) -> list[Any]:
 
 
 _TIMES, _OPTIONAL_TIMES = _columns("time"), _columns("optional time")
+_FORMS = [
+    (itemgetter(PUBLIC_FIELDS.index(name)), re.compile(f"(?:{form.pattern}\n)*{form.pattern}"))
+    for name, form in [*ATTRIBUTE_FORMS.items(), ("project", PROJECT_TEXT), ("tags", TAGS_TEXT)]
+]
+_TAGS = itemgetter(PUBLIC_FIELDS.index("tags"))
 _TEXTS, _OPTIONAL_TEXTS = _columns("text"), _columns("optional text")
 _DONE = itemgetter(PUBLIC_FIELDS.index("done"))
 _COMPLETED = itemgetter(PUBLIC_FIELDS.index("completed_at"))
@@ -127,9 +152,23 @@ def check_rows(rows: list[Any]) -> None:
             for column in _OPTIONAL_TEXTS
         )
         and list(map(bool, map(_DONE, rows))) == list(map(_is_set, map(_COMPLETED, rows)))
+        and all(_all_match(column, form, rows) for column, form in _FORMS)
+        and all(tags_sorted(tags) for tags in map(_TAGS, rows) if ", " in tags)
     ):
         for row in rows:
             check_stored(row, is_listed_time)
+
+
+def _all_match(column: Any, form: re.Pattern[str], rows: list[Any]) -> bool:
+    """Whether every value set in a column has its form: one match over them all,
+    joined by newlines (no form allows a newline, so the count of lines must agree)."""
+    values = list(filter(_is_set, map(column, rows)))
+    if not values:
+        return True
+    if not all(map(isinstance, values, repeat(str))):
+        return False
+    joined = "\n".join(values)
+    return joined.count("\n") == len(values) - 1 and form.fullmatch(joined) is not None
 
 
 def checked(rows: list[Any]) -> list[Any]:

@@ -36,6 +36,11 @@ class TaskLike(Protocol):
     created_at: Time
     updated_at: Time
     completed_at: Time | None
+    uuid: str
+    due: str | None
+    priority: str | None
+    tags: Any  # a list (Task) or its stored JSON text (a listing row)
+    project: str | None
 
 
 def _escape(match: re.Match[str]) -> str:

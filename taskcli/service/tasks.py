@@ -12,14 +12,15 @@ from functools import partial
 from os import PathLike
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, String, and_, case, func, or_, select, type_coerce
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
-from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate
-from taskcli.domain.query import Status
+from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuid
+from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
+from taskcli.domain.validation import tags_text
 from taskcli.errors import InvalidInput, TaskNotFound
-from taskcli.store.sqlite import SQLiteStore
+from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
 
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
 _ID_CHUNK = 500
@@ -29,7 +30,35 @@ _TABLE = Task.__table__
 # What listings select: the public fields in output order, times as RFC 3339 text.
 _LISTED = tuple(SQLiteStore.listed(_TABLE.c[name]) for name in PUBLIC_FIELDS)
 # What a bulk add inserts for each task.
-_INSERTED = ("title", "description", "done", "created_at", "updated_at")
+_INSERTED = (
+    "title",
+    "description",
+    "done",
+    "created_at",
+    "updated_at",
+    "uuid",
+    "due",
+    "due_at",
+    "priority",
+    "tags",
+    "project",
+)
+# The attributes a listing's table shows only when some listed task has them.
+ATTRIBUTES = ("due", "priority", "tags", "project")
+_PRIORITY_RANK = case({"H": 1, "M": 2, "L": 3}, value=Task.priority)
+_TAGS = type_coerce(Task.tags, String)
+# What each sort key orders by, and whether tasks may lack it (those sort last).
+_SORT_COLUMNS: dict[str, tuple[Any, bool]] = {
+    "id": (Task.id, False),
+    "created": (Task.created_at, False),
+    "updated": (Task.updated_at, False),
+    "due": (Task.due_at, True),
+    "priority": (_PRIORITY_RANK, True),
+    "title": (Task.title.collate("NOCASE"), False),
+    "project": (Task.project, True),
+}
+# `tasks next`: soonest due first (so overdue first), then priority, then oldest.
+NEXT_ORDER = (SortKey("due"), SortKey("priority"), SortKey("created"))
 
 # Called as progress(done, total) during long operations.
 Progress = Callable[[int, int | None], None]
@@ -43,8 +72,13 @@ class Listing:
     itself: no Python step per row), and the highest id the listing may hold, read
     only if asked (it sizes an id column before the rows are seen)."""
 
-    def __init__(self, rows: Iterator[TaskRow], highest_id: Callable[[], int]) -> None:
-        self._rows, self._highest_id = rows, highest_id
+    def __init__(
+        self,
+        rows: Iterator[TaskRow],
+        highest_id: Callable[[], int],
+        attributes: Callable[[], set[str]] = set,
+    ) -> None:
+        self._rows, self._highest_id, self._attributes = rows, highest_id, attributes
 
     def __iter__(self) -> Iterator[TaskRow]:
         return self._rows
@@ -53,6 +87,11 @@ class Listing:
     def highest_id(self) -> int:
         """The largest id in the store (0 when empty): an upper bound for the listing."""
         return self._highest_id()
+
+    @property
+    def attributes(self) -> set[str]:
+        """Which of ATTRIBUTES some task of the listing has (one query, made if asked)."""
+        return self._attributes()
 
 
 class TaskService:
@@ -88,8 +127,16 @@ class TaskService:
         with self.store.session(engine, write=True) as session:
             now = self.clock()
             task = Task(
-                title=data.title, description=data.description, created_at=now, updated_at=now
+                title=data.title,
+                description=data.description,
+                created_at=now,
+                updated_at=now,
+                priority=data.priority,
+                tags=data.tags,
+                project=data.project,
             )
+            if data.due is not None:
+                task.due, task.due_at = data.due.public, data.due.at
             session.add(task)
             session.commit()
         return task
@@ -103,7 +150,19 @@ class TaskService:
         producer never holds up other writers. `progress(done, total)` is called
         every few thousand rows.
         """
-        values = [(item.title, item.description) for item in items]
+        values = [
+            (
+                item.title,
+                item.description,
+                new_uuid(),
+                None if item.due is None else item.due.public,
+                None if item.due is None else item.due.at,
+                item.priority,
+                tags_text(item.tags),
+                item.project,
+            )
+            for item in items
+        ]
         if not values:
             return []
         total = len(values)
@@ -113,18 +172,22 @@ class TaskService:
             stored, created = self.store.stored_time(engine, _TABLE, self.clock())
 
             def rows() -> Iterator[tuple[Any, ...]]:
-                for done, (title, description) in enumerate(values):
+                store_time = partial(self.store.stored_time, engine, _TABLE)
+                for done, (title, description, uuid, due, at, *rest) in enumerate(values):
                     if done % _BATCH == 0:
                         report(done, total)
-                    yield title, description, False, stored, stored
+                    due_at = None if at is None else store_time(at)[0]
+                    yield (title, description, False, stored, stored, uuid, due, due_at, *rest)
 
             last = self.store.insert_many(session, _TABLE, _INSERTED, rows())
             session.commit()
         report(total, total)
         first = last - total + 1
         return [
-            TaskRow(first + offset, title, description, False, created, created, None)
-            for offset, (title, description) in enumerate(values)
+            TaskRow(
+                first + offset, title, description, False, created, created, None, uuid, due, *rest
+            )
+            for offset, (title, description, uuid, due, _at, *rest) in enumerate(values)
         ]
 
     def get(self, task_id: int) -> Task:
@@ -138,25 +201,106 @@ class TaskService:
         with self.store.session(engine, write=False) as session:
             return self._fetch(session, ids)
 
-    def list_tasks(
-        self, status: Status = Status.PENDING, limit: int | None = None, offset: int = 0
-    ) -> Listing:
-        """Stream tasks ordered by id."""
+    def list_tasks(self, query: TaskQuery | None = None) -> Listing:
+        """Stream the tasks a query selects, in its order (by id unless it sorts)."""
+        query = query or TaskQuery()
         engine = self.store.open(write=False)
         if engine is None:
             return Listing(iter(()), lambda: 0)
-        statement = select(*_LISTED).order_by(Task.id)
-        if status is Status.PENDING:
-            statement = statement.where(Task.done.is_(False))
-        elif status is Status.DONE:
-            statement = statement.where(Task.done.is_(True))
-        if limit is not None:
-            statement = statement.limit(limit)
-        if offset:
-            statement = statement.offset(offset)
+        statement = select(*_LISTED).where(*self._conditions(query))
+        statement = statement.order_by(*_order(query.sort))
+        if query.limit is not None:
+            statement = statement.limit(query.limit)
+        if query.offset:
+            statement = statement.offset(query.offset)
         return Listing(
-            self.store.stream(engine, statement, _as_task_row), partial(self._highest_id, engine)
+            self.store.stream(engine, statement, _as_task_row),
+            partial(self._highest_id, engine),
+            partial(self._attributes, engine, statement),
         )
+
+    def next_tasks(self, limit: int) -> Listing:
+        """Pending tasks in the order `tasks next` shows them (NEXT_ORDER)."""
+        return self.list_tasks(TaskQuery(sort=NEXT_ORDER, limit=limit))
+
+    def _conditions(self, query: TaskQuery) -> list[Any]:
+        conditions: list[Any] = []
+        if query.status is Status.PENDING or query.overdue:
+            conditions.append(Task.done.is_(False))
+        elif query.status is Status.DONE:
+            conditions.append(Task.done.is_(True))
+        # A tag is stored between quotes in a JSON array and holds no quote itself.
+        conditions += [func.instr(_TAGS, f'"{tag}"') > 0 for tag in query.tags]
+        conditions += [func.instr(_TAGS, f'"{tag}"') == 0 for tag in query.without_tags]
+        if query.project is not None:
+            # The project and every sub-project: 'work' and 'work.…' (between
+            # 'work.' and 'work/', since '/' follows '.'), never 'workshop'.
+            project = query.project
+            below = and_(Task.project >= project + ".", Task.project < project + "/")
+            conditions.append(or_(Task.project == project, below))
+        if query.priority == NO_PRIORITY:
+            conditions.append(Task.priority.is_(None))
+        elif query.priority is not None:
+            conditions.append(Task.priority == query.priority)
+        if query.overdue:
+            conditions.append(Task.due_at < self.clock())
+        if query.due_before is not None:
+            conditions.append(Task.due_at < query.due_before)
+        if query.due_after is not None:
+            conditions.append(Task.due_at > query.due_after)
+        if query.no_due:
+            conditions.append(Task.due_at.is_(None))
+        if query.id_prefix:
+            digits = query.id_prefix
+            if not digits.isascii() or not digits.isdigit():
+                raise InvalidInput(f"{digits!r} does not start a task id")
+            conditions.append(func.substr(type_coerce(Task.id, String), 1, len(digits)) == digits)
+        if query.search:
+            folded = query.search.casefold()
+            search = getattr(func, SEARCH_FUNCTION)
+            conditions.append(or_(search(Task.title, folded), search(Task.description, folded)))
+        return conditions
+
+    def _attributes(self, engine: Engine, statement: Any) -> set[str]:
+        listed = statement.subquery()
+        present = [
+            func.max(listed.c.tags != "[]")
+            if name == "tags"
+            else func.max(listed.c[name].is_not(None))
+            for name in ATTRIBUTES
+        ]
+        with self.store.session(engine, write=False) as session:
+            row = session.execute(select(*present)).one()
+        return {name for name, has in zip(ATTRIBUTES, row, strict=True) if has}
+
+    def tag_counts(self) -> list[tuple[str, int]]:
+        """Every tag in use, by name, with how many pending tasks have it."""
+        engine = self.store.open(write=False)
+        if engine is None:
+            return []
+        with self.store.session(engine, write=False) as session:
+            return self.store.tag_counts(session)
+
+    def project_counts(self) -> list[tuple[str, int]]:
+        """Every project in use and each project above one, by name, with how many
+        pending tasks it and its sub-projects hold."""
+        engine = self.store.open(write=False)
+        if engine is None:
+            return []
+        statement = (
+            select(Task.project, func.sum(case((Task.done.is_(False), 1), else_=0)))
+            .where(Task.project.is_not(None))
+            .group_by(Task.project)
+        )
+        with self.store.session(engine, write=False) as session:
+            rows = session.execute(statement).all()
+        counts: dict[str, int] = {}
+        for project, pending in rows:
+            parts = project.split(".")
+            for end in range(1, len(parts) + 1):
+                name = ".".join(parts[:end])
+                counts[name] = counts.get(name, 0) + pending
+        return sorted(counts.items())
 
     def _highest_id(self, engine: Engine) -> int:
         with self.store.session(engine, write=False) as session:
@@ -177,26 +321,28 @@ class TaskService:
             session.commit()
         return tasks
 
-    def update(self, task_id: int, changes: TaskUpdate) -> Task:
-        """Change only the fields set in `changes`; an empty description clears it."""
+    def update(self, ids: Iterable[int], changes: TaskUpdate) -> list[Task]:
+        """Change only the fields set in `changes` on every task (all or none); an empty
+        description clears it, and so does None for due, priority and project."""
         fields = changes.model_dump(exclude_unset=True)
-        if not fields:
+        added, removed = set(fields.pop("tags", ())), set(fields.pop("untag", ()))
+        if not fields and not added and not removed:
             raise InvalidInput("nothing to change")
-        engine = self.store.open_existing([task_id], write=True)
+        both = sorted(added & removed)
+        if both:
+            raise InvalidInput(f"tag {both[0]!r} cannot be both added and removed")
+        if "due" in fields:
+            fields["due"] = changes.due
+        ids = list(dict.fromkeys(ids))
+        engine = self.store.open_existing(ids, write=True)
         with self.store.session(engine, write=True) as session:
             now = self.clock()
-            (task,) = self._fetch(session, [task_id])
-            changed = False
-            for name, value in fields.items():
-                if getattr(task, name) != value:
-                    setattr(task, name, value)
-                    changed = True
-                    if name == "done":
-                        task.completed_at = now if value else None
-            if changed:
-                task.updated_at = now
+            tasks = self._fetch(session, ids)
+            for task in tasks:
+                if _apply(task, fields, added, removed, now):
+                    task.updated_at = now
             session.commit()
-        return task
+        return tasks
 
     def delete(self, ids: Iterable[int]) -> list[Task]:
         """Delete tasks and return them as they were; all or, if any is missing, none."""
@@ -208,3 +354,39 @@ class TaskService:
                 session.delete(task)
             session.commit()
         return tasks
+
+
+def _apply(
+    task: Task, fields: dict[str, Any], added: set[str], removed: set[str], now: Any
+) -> bool:
+    """Apply a partial update to one task; whether anything changed."""
+    changed = False
+    for name, value in fields.items():
+        if name == "due":
+            public, at = (None, None) if value is None else (value.public, value.at)
+            if task.due != public:
+                task.due, task.due_at = public, at
+                changed = True
+        elif getattr(task, name) != value:
+            setattr(task, name, value)
+            changed = True
+            if name == "done":
+                task.completed_at = now if value else None
+    tags = (set(task.tags) | added) - removed
+    if tags != set(task.tags):
+        task.tags = sorted(tags)
+        changed = True
+    return changed
+
+
+def _order(keys: Sequence[SortKey]) -> list[Any]:
+    """ORDER BY terms for sort keys: missing values last in either direction, ties by id."""
+    terms: list[Any] = []
+    for key in keys:
+        column, optional = _SORT_COLUMNS[key.name]
+        if optional:
+            terms.append(column.is_(None))
+        terms.append(column.desc() if key.descending else column)
+    if not any(key.name == "id" for key in keys):
+        terms.append(Task.id)
+    return terms

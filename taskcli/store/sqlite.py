@@ -41,7 +41,7 @@ from taskcli.errors import StorageError, TaskNotFound
 
 # Every Alembic revision in taskcli/migrations/versions, oldest first: the last is the head.
 # A database stamped with a revision not listed here was written by a newer taskcli.
-SCHEMA_REVISIONS = ("0001",)
+SCHEMA_REVISIONS = ("0001", "0002")
 HEAD = SCHEMA_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -49,6 +49,16 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 # PRAGMA application_id of every database taskcli makes ("tCLI"): the mark that
 # tells its files from any other SQLite file.
 APPLICATION_ID = 0x74434C49
+
+# The SQL function `taskcli_contains(text, folded_needle)` that search uses: SQLite's
+# own case-insensitive matching (LIKE, lower()) knows ASCII letters only.
+SEARCH_FUNCTION = "taskcli_contains"
+
+
+def contains_folded(text: str | None, folded: str) -> bool:
+    """Whether `folded` (already casefolded) occurs in `text`, ignoring case."""
+    return text is not None and folded in text.casefold()
+
 
 # Execution option that makes a transaction start with BEGIN IMMEDIATE.
 WRITE = "taskcli_write"
@@ -249,6 +259,7 @@ def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engi
         # FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on power loss,
         # and a command that printed success must have its change on disk.
         connection.execute("PRAGMA synchronous = FULL")
+        connection.create_function(SEARCH_FUNCTION, 2, contains_folded, deterministic=True)
         return connection
 
     pool = StaticPool if one_connection else NullPool
@@ -408,10 +419,14 @@ def open_for_reading(path: Path, busy_timeout: float) -> Engine | None:
             engine.dispose()
             return None
         if identity.version != HEAD:
-            raise StorageError(
-                f"database {path} needs an upgrade to schema {HEAD}; "
-                "the next command that changes tasks will make it"
-            )
+            engine.dispose()
+            if not os.access(path, os.W_OK):
+                raise StorageError(
+                    f"database {path} needs an upgrade to schema {HEAD}, which only a user "
+                    "who may write it can make"
+                )
+            # An older schema is upgraded on first open, reading or not.
+            return open_for_writing(path, busy_timeout, create=False)
     except BaseException:
         engine.dispose()
         raise
@@ -583,6 +598,15 @@ class SQLiteStore:
             (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
         return last
 
+    @staticmethod
+    def tag_counts(session: Session) -> list[tuple[str, int]]:
+        """(tag, pending tasks with it) for every tag in use, sorted by code point."""
+        rows = session.connection().exec_driver_sql(
+            "SELECT tag.value, sum(task.done = 0) FROM task, json_each(task.tags) AS tag "
+            "GROUP BY tag.value ORDER BY tag.value"
+        )
+        return [(name, pending) for name, pending in rows]
+
     def stream(self, engine: Engine, statement: Any, row: Callable[[tuple], Any]) -> Iterator[Any]:
         """Rows straight from the driver's cursor, inside one read transaction, each
         made by `row` (a C callable): SQLAlchemy compiles the query but does no
@@ -590,13 +614,15 @@ class SQLiteStore:
         return chain.from_iterable(map(partial(map, row), self._batches(engine, statement)))
 
     def _batches(self, engine: Engine, statement: Any) -> Iterator[list[tuple[Any, ...]]]:
-        compiled = statement.compile(dialect=engine.dialect)
-        parameters = compiled.construct_params()
-        positional = [parameters[name] for name in compiled.positiontup or ()]
-        with self.session(engine, write=False) as session, _driver_cursor(session) as cursor:
-            cursor.execute(compiled.string, positional)
-            while batch := cursor.fetchmany(_BATCH):
-                yield batch
+        with self.session(engine, write=False) as session:
+            # SQLAlchemy binds the parameters; the rows are read from the driver's cursor.
+            result = session.connection().execute(statement)
+            cursor = result.cursor
+            try:
+                while batch := cursor.fetchmany(_BATCH):
+                    yield batch
+            finally:
+                cursor.close()
 
 
 @contextmanager
