@@ -14,6 +14,13 @@ from pathlib import Path
 
 TASKS = Path(sys.executable).with_name("tasks")
 TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# Each store gives its tasks their own random uuids.
+UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
+def normal(output: bytes) -> bytes:
+    """Output with what differs between two users' stores (times, uuids) made equal."""
+    return UUID.sub(b"<uuid>", TIME.sub(b"<time>", output))
 
 
 class Env:
@@ -80,13 +87,12 @@ class Env:
 
 
 def _same(warm_result, cold_result):
-    def normal(output: bytes) -> bytes:
-        output = re.sub(rb"/(warm|cold)/", b"/<user>/", output)
-        return TIME.sub(b"<time>", output)
+    def same_user(output: bytes) -> bytes:
+        return normal(re.sub(rb"/(warm|cold)/", b"/<user>/", output))
 
     assert warm_result.returncode == cold_result.returncode, (warm_result, cold_result)
-    assert normal(warm_result.stdout) == normal(cold_result.stdout)
-    assert normal(warm_result.stderr) == normal(cold_result.stderr)
+    assert same_user(warm_result.stdout) == same_user(cold_result.stdout)
+    assert same_user(warm_result.stderr) == same_user(cold_result.stderr)
 
 
 def _wait_for(predicate, seconds=30.0):

@@ -15,7 +15,7 @@ import pytest
 from taskcli.errors import ExitCode
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-COMMANDS = ["add", "list", "show", "done", "reopen", "edit", "rm", "path", "server"]
+COMMANDS = ["add", "list", "next", "show", "done", "reopen", "edit", "rm", "tags", "projects", "path", "server"]
 
 
 def tasks(*args, env=None, **kwargs) -> subprocess.CompletedProcess:
@@ -155,7 +155,10 @@ def test_help_shows_plain_metavars(cli, monkeypatch, command):
         ("done", "tasks done [OPTIONS] ID..."),
         ("reopen", "tasks reopen [OPTIONS] ID..."),
         ("rm", "tasks rm [OPTIONS] ID..."),
-        ("edit", "tasks edit [OPTIONS] ID"),
+        ("edit", "tasks edit [OPTIONS] ID..."),
+        ("next", "tasks next [OPTIONS]"),
+        ("tags", "tasks tags [OPTIONS]"),
+        ("projects", "tasks projects [OPTIONS]"),
         ("list", "tasks list [OPTIONS]"),
     ],
 )

@@ -130,32 +130,47 @@ def test_taskcli_marks_the_databases_it_creates(cli, db_path):
 
 
 @pytest.mark.parametrize("journal", ["wal", "delete"])
-def test_reading_commands_never_write_to_a_database_of_taskcli_1_0(cli, db_path, journal):
-    _v1(db_path)
+def test_reading_commands_never_write_to_a_database_at_the_current_schema(cli, db_path, journal):
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "v2.db", db_path)
     if journal != "wal":
         sql(db_path, f"PRAGMA journal_mode = {journal}")
-    expected = json.loads((FIXTURES / "v1.json").read_text(encoding="utf-8"))
+    expected = json.loads((FIXTURES / "v2.json").read_text(encoding="utf-8"))
     before = _digest(db_path)
-    for args in (["list"], ["list", "--all"], ["show", "1"], ["show", "2", "--json"], ["path"]):
+    reads = (["list"], ["list", "--all", "-t", "home"], ["show", "1"], ["show", "2", "--json"])
+    for args in (*reads, ["next"], ["tags"], ["projects"], ["path"]):
         cli.ok(*args)
         assert _digest(db_path) == before, args
         assert _names(db_path.parent) == ["tasks.db"], args
     assert cli.json("list", "--all") == expected
     assert _digest(db_path) == before
-    # The first write marks it as taskcli's (and switches it to WAL), keeping every task.
-    added = cli.json("add", "after")
+
+
+def test_the_first_command_even_a_read_upgrades_a_database_of_taskcli_1_0(cli, db_path):
+    """An older schema is upgraded once, by whichever command opens it first: the
+    upgrade gives every task its uuid, which must not change from one read to the
+    next. The file is marked as taskcli's and switched to WAL, every task kept."""
+    _v1(db_path)
+    expected = json.loads((FIXTURES / "v1.json").read_text(encoding="utf-8"))
+    first = cli.json("list", "--all")
+    assert sql(db_path, "SELECT version_num FROM alembic_version") == [(db.HEAD,)]
     assert sql(db_path, "PRAGMA application_id") == [(db.APPLICATION_ID,)]
     assert sql(db_path, "PRAGMA journal_mode") == [("wal",)]
-    assert cli.json("list", "--all") == [*expected, added]
+    assert [{name: task[name] for name in expected[0]} for task in first] == expected
+    assert cli.json("list", "--all") == first  # the uuids stay
 
 
-def test_a_read_does_not_upgrade_an_older_schema(cli, db_path, monkeypatch):
-    _v1(db_path)
-    monkeypatch.setattr(db, "SCHEMA_REVISIONS", ("0001", "0002"))
-    monkeypatch.setattr(db, "HEAD", "0002")
-    before = _digest(db_path)
-    assert "needs an upgrade" in cli.fails(3, "list")
-    assert _digest(db_path) == before
+@as_root
+def test_an_older_schema_a_reader_may_not_write_is_refused_and_left_alone(shared):
+    shared.unlink()
+    shutil.copy(FIXTURES / "v1.db", shared)
+    shared.chmod(0o444)  # shared read-only: readable by anyone who may not write it
+    before = _digest(shared)
+    result = as_other_user("--db", str(shared), "list", "--all", "--json")
+    assert_storage_error(result, "needs an upgrade")
+    assert "who may write it" in result.stderr
+    assert _digest(shared) == before
+    assert _names(shared.parent) == ["t.db"]
 
 
 def test_an_empty_file_is_a_new_database(cli, db_path):

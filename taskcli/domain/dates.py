@@ -47,12 +47,7 @@ _FORMS_ONE_LINE = (
     "+3d, +2w, +1m, +1y, +4h, +30min, 'tomorrow 17:00'"
 )
 
-_WEEKDAYS = {
-    name: index
-    for index, full in enumerate(calendar.day_name)
-    for name in (full.lower(), full[:3].lower())
-}
-# calendar.day_name follows the locale; the words taskcli accepts are English.
+# English names (calendar.day_name would follow the locale).
 _WEEKDAYS = {
     name: index
     for index, full in enumerate(
@@ -62,7 +57,6 @@ _WEEKDAYS = {
 }
 _WEEKDAY_SHORT = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
-_DIGITS = "[0-9]"
 _ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})")
 _ISO_DATETIME = re.compile(
     r"([0-9]{4})-([0-9]{2})-([0-9]{2})[t ]([0-9]{2}):([0-9]{2})(?::([0-9]{2}))?"
@@ -230,9 +224,7 @@ def _real_time(hour: int, minute: int, second: int, shown: str, *, twelve: bool 
     hours_ok = 1 <= hour <= 12 if twelve else 0 <= hour <= 23
     if not (hours_ok and 0 <= minute <= 59 and 0 <= second <= 59):
         hours = "1-12 with am/pm" if twelve else "0-23"
-        raise InvalidInput(
-            f"{shown} is not a real time (hours {hours}, minutes and seconds 0-59)"
-        )
+        raise InvalidInput(f"{shown} is not a real time (hours {hours}, minutes and seconds 0-59)")
     return time(hour, minute, second)
 
 
@@ -315,9 +307,7 @@ def _read_public(public: str) -> tuple[date | None, datetime | None]:
             return None, datetime(*map(int, match.groups()), tzinfo=UTC)
     except ValueError:
         pass
-    raise InvalidInput(
-        f"{public!r} is not a stored due date (2026-12-01 or 2026-12-01T16:00:00Z)"
-    )
+    raise InvalidInput(f"{public!r} is not a stored due date (2026-12-01 or 2026-12-01T16:00:00Z)")
 
 
 def due_from_public(public: str, zone: tzinfo) -> Due:
@@ -329,7 +319,7 @@ def due_from_public(public: str, zone: tzinfo) -> Due:
     try:
         return Due(day, _end_of_day(day, zone))
     except _OutOfRange:
-        raise InvalidInput(f"{public!r} is out of range in {_zone_name(zone, datetime.now(UTC))}") from None
+        raise InvalidInput(f"{public!r} is out of range in this time zone") from None
 
 
 # --- showing a due ------------------------------------------------------------
@@ -404,14 +394,15 @@ _LOCALTIME = "/etc/localtime"
 
 
 def _zone_from_file(path: str) -> tzinfo:
-    key = path.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in path else None
-    if key:
-        try:
-            return ZoneInfo(key)
-        except Exception:
-            pass
-    with open(path, "rb") as file:
-        return ZoneInfo.from_file(file, key=key or None)
+    """A zone from a tzfile; named after its path under .../zoneinfo/ if it has one."""
+    key = path.rpartition("/zoneinfo/")[2] if "/zoneinfo/" in path else ""
+    try:
+        with open(path, "rb") as file:
+            return ZoneInfo.from_file(file, key=key or None)
+    except (OSError, ValueError):
+        if not key:
+            raise
+        return ZoneInfo(key)
 
 
 def local_zone() -> tzinfo:
@@ -425,7 +416,9 @@ def local_zone() -> tzinfo:
             if tz.startswith("/"):
                 return _zone_from_file(tz)
             return ZoneInfo(tz)
-        target = os.path.realpath(_LOCALTIME) if os.path.islink(_LOCALTIME) else _LOCALTIME
-        return _zone_from_file(target)
+        path = _LOCALTIME
+        if os.path.islink(path):
+            path = os.path.join(os.path.dirname(path), os.readlink(path))
+        return _zone_from_file(path)
     except Exception:
         return UTC
