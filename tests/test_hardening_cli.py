@@ -15,7 +15,20 @@ import pytest
 from taskcli.errors import ExitCode
 
 README = Path(__file__).resolve().parent.parent / "README.md"
-COMMANDS = ["add", "list", "next", "show", "done", "reopen", "edit", "rm", "tags", "projects", "path", "server"]
+COMMANDS = [
+    "add",
+    "list",
+    "next",
+    "show",
+    "done",
+    "reopen",
+    "edit",
+    "rm",
+    "tags",
+    "projects",
+    "path",
+    "server",
+]
 
 
 def tasks(*args, env=None, **kwargs) -> subprocess.CompletedProcess:

@@ -37,7 +37,9 @@ times = st.datetimes(
 )
 text = st.text(max_size=40)
 tag = st.from_regex(r"[\w.-]{1,64}", fullmatch=True)
-dues = st.dates().map(str) | times.map(lambda t: t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z")
+dues = st.dates().map(str) | times.map(
+    lambda t: t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
+)
 
 
 @given(
