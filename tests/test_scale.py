@@ -305,3 +305,30 @@ def test_listing_memory_does_not_grow_with_rows(tmp_path):
 def test_age_accepts_listing_text():
     now = datetime(2026, 1, 10, tzinfo=timezone.utc)
     assert render.age(render.timestamp(now - timedelta(hours=3)), now) == "3h"
+
+
+def test_valid_listing_rows_are_checked_a_block_at_a_time(berlin_rows, monkeypatch):
+    """Rows taskcli wrote, with every attribute, pass the block check without the
+    per-row check (what keeps listings fast); a damaged one is still caught."""
+    from taskcli.render import json_output
+
+    calls = []
+    monkeypatch.setattr(json_output, "check_stored", lambda *args: calls.append(args))
+    json_output.check_rows(berlin_rows)
+    assert calls == []
+    for name, bad in [("uuid", "not-a-uuid"), ("tags", '["b", "a"]'), ("due", "2026-02-30"),
+                      ("priority", "X"), ("project", "a..b"), ("tags", '["a"]]')]:  # fmt: skip
+        damaged = [*berlin_rows[:-1], berlin_rows[-1]._replace(**{name: bad})]
+        json_output.check_rows(damaged)
+        assert len(calls) == len(damaged), name
+        calls.clear()
+
+
+@pytest.fixture
+def berlin_rows(cli):
+    cli.at("2026-11-28 10:00", "Europe/Berlin")
+    for n in range(30):
+        cli.ok("add", f"t{n}", "--due", f"+{n}d", "-p", "HML"[n % 3], "-t", f"a{n % 4}",
+               "-t", "b", "-P", f"p{n % 5}.sub")  # fmt: skip
+    cli.ok("add", "-", input="x\ny\n")
+    return list(TaskService(cli.db_path).list_tasks(TaskQuery(status=Status.ALL)))

@@ -18,8 +18,9 @@ from typing import Any
 
 from taskcli.domain.models import FIELDS, PUBLIC_FIELDS, public_values
 from taskcli.domain.validation import (
-    ATTRIBUTE_FORMS,
+    DUE_TEXT,
     LISTED_TIME,
+    PRIORITY_TEXT,
     PROJECT_TEXT,
     TAGS_TEXT,
     check_stored,
@@ -114,12 +115,32 @@ def _columns(*kinds: str) -> list[Any]:
 
 
 _TIMES, _OPTIONAL_TIMES = _columns("time"), _columns("optional time")
+# The attributes' columns and the form of a block of their values joined by newlines.
 _FORMS = [
-    (itemgetter(PUBLIC_FIELDS.index(name)), re.compile(f"(?:{form.pattern}\n)*{form.pattern}"))
-    for name, form in [*ATTRIBUTE_FORMS.items(), ("project", PROJECT_TEXT), ("tags", TAGS_TEXT)]
+    (
+        itemgetter(PUBLIC_FIELDS.index(name)),
+        re.compile(f"(?:(?:{form.pattern})\n)*(?:{form.pattern})"),
+    )
+    for name, form in {
+        "due": DUE_TEXT,
+        "priority": PRIORITY_TEXT,
+        "project": PROJECT_TEXT,
+        "tags": TAGS_TEXT,
+    }.items()
 ]
+_UUID = itemgetter(PUBLIC_FIELDS.index("uuid"))
+_UUID_CHARACTERS = re.compile(r"[0-9a-f\n-]*")
 _TAGS = itemgetter(PUBLIC_FIELDS.index("tags"))
-_TEXTS, _OPTIONAL_TEXTS = _columns("text"), _columns("optional text")
+# Text columns without a form of their own (the attributes' forms check theirs).
+_FORMED = ("uuid", "due", "priority", "project")
+_TEXTS, _OPTIONAL_TEXTS = (
+    [
+        itemgetter(index)
+        for index, (name, kind) in enumerate(FIELDS)
+        if kind == wanted and name not in _FORMED
+    ]
+    for wanted in ("text", "optional text")
+)
 _DONE = itemgetter(PUBLIC_FIELDS.index("done"))
 _COMPLETED = itemgetter(PUBLIC_FIELDS.index("completed_at"))
 _LISTED_TIMES = re.compile(f"(?:{LISTED_TIME.pattern}\n)*{LISTED_TIME.pattern}")
@@ -153,22 +174,45 @@ def check_rows(rows: list[Any]) -> None:
         )
         and list(map(bool, map(_DONE, rows))) == list(map(_is_set, map(_COMPLETED, rows)))
         and all(_all_match(column, form, rows) for column, form in _FORMS)
-        and all(tags_sorted(tags) for tags in map(_TAGS, rows) if ", " in tags)
+        and all(tags_sorted(tags) for tags in set(map(_TAGS, rows)) if ", " in tags)
+        and _uuids_ok(list(map(_UUID, rows)))
     ):
         for row in rows:
             check_stored(row, is_listed_time)
 
 
 def _all_match(column: Any, form: re.Pattern[str], rows: list[Any]) -> bool:
-    """Whether every value set in a column has its form: one match over them all,
-    joined by newlines (no form allows a newline, so the count of lines must agree)."""
-    values = list(filter(_is_set, map(column, rows)))
+    """Whether every value set in a column has its form: one match over its distinct
+    values (few: dues, priorities, projects, tags repeat), joined by newlines (no
+    form allows a newline, so the count of lines must agree)."""
+    values = set(map(column, rows))
+    values.discard(None)
     if not values:
         return True
     if not all(map(isinstance, values, repeat(str))):
         return False
     joined = "\n".join(values)
     return joined.count("\n") == len(values) - 1 and form.fullmatch(joined) is not None
+
+
+def _uuids_ok(uuids: list[Any]) -> bool:
+    """Whether each is a uuid in its text form: lowercase hex digits in groups of
+    8-4-4-4-12. Checked by position over the block (each value 36 characters,
+    dashes where they belong, nothing but hex digits besides) rather than by a
+    pattern per value: a listing has one per row."""
+    count = len(uuids)
+    try:
+        joined = "\n".join(uuids)
+    except TypeError:
+        return False
+    return (
+        len(joined) == 37 * count - 1
+        and joined.count("\n") == count - 1
+        and joined.count("-") == 4 * count
+        and _UUID_CHARACTERS.fullmatch(joined) is not None
+        and joined[36::37] == "\n" * (count - 1)
+        and all(joined[dash::37] == "-" * count for dash in (8, 13, 18, 23))
+    )
 
 
 def checked(rows: list[Any]) -> list[Any]:
