@@ -470,6 +470,7 @@ class Shell:
             self.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             self.process.kill()
+            self.process.wait()
         os.close(self.master)
 
 

@@ -132,7 +132,8 @@ class Task(TaskRead, table=True):
     __table_args__ = (
         Index("ix_task_done_id", "done", "id"),
         Index("ix_task_uuid", "uuid", unique=True),
-        Index("ix_task_project", "project"),
+        Index("ix_task_project_done", "project", "done"),
+        Index("ix_task_tags_done", "tags", "done"),
         {"sqlite_autoincrement": True},
     )
 

@@ -42,7 +42,11 @@ def upgrade() -> None:
     finally:
         cursor.close()
     op.create_index("ix_task_uuid", "task", ["uuid"], unique=True)
-    op.create_index("ix_task_project", "task", ["project"])
+    # (project, done) and (tags, done): `tasks projects` and `tasks tags` (and the
+    # completion of their names) count pending tasks from these indexes alone; the
+    # first also finds a project's tasks.
+    op.create_index("ix_task_project_done", "task", ["project", "done"])
+    op.create_index("ix_task_tags_done", "task", ["tags", "done"])
     if connection.dialect.name == "sqlite":
         _plan_statistics(connection)
 
@@ -55,7 +59,8 @@ def upgrade() -> None:
 _STATISTICS = [
     ("task", "ix_task_done_id", "1000000 500000 1"),
     ("task", "ix_task_uuid", "1000000 1"),
-    ("task", "ix_task_project", "1000000 10000"),
+    ("task", "ix_task_project_done", "1000000 10000 5000"),
+    ("task", "ix_task_tags_done", "1000000 5000 2500"),
 ]
 
 
@@ -69,7 +74,7 @@ def _plan_statistics(connection) -> None:
 
 
 def downgrade() -> None:
-    for index in ("ix_task_project", "ix_task_uuid"):
+    for index in ("ix_task_tags_done", "ix_task_project_done", "ix_task_uuid"):
         op.drop_index(index, table_name="task")
     with op.batch_alter_table("task") as batch:
         for column in ("project", "tags", "priority", "due_at", "due", "uuid"):
