@@ -16,6 +16,28 @@ interleaved round by round with both floors (`python -c pass` and `python -c
 memory (max RSS of the process, from wait4). Ratios compare with the floors
 measured in the same rounds and, when installed, with
 Taskwarrior (`task`) and todo.txt (`todo-txt`). Needs Linux (pty, wait4).
+
+The organized group (store "100,000 org"; 10,000 with --quick, or --organized-size N)
+builds, through the service and from a fixed seed, tasks with 1-2 of 20 tags
+(tag01..tag20), one of 50 projects (half the tasks of each odd-numbered one in its
+`.web` sub-project, a quarter in `.api`), a due for 80% (from 60 days ago to 300
+days ahead, a tenth of them at an exact time), priorities H/M/L/none 1:2:2:5, a
+description on every tenth and `needle` in every hundredth title; Taskwarrior
+imports the same tasks (same uuids, times and dues; descriptions as annotations).
+At 100,000 they select: `--tag tag07` 7,508, `--project proj07` 2,094,
+`--overdue` about 13,400 (it depends on the day), `--search needle` 1,000 and
+`--project proj07.web` 1,047 (the 1% filters); the run prints the counts of both
+programs under the table. Rows: `list --tag tag07`, `--project proj07`,
+`--overdue`, `--search needle`, `--sort due` and `next` in-process against
+`task +tag07 list`, `task project:proj07 list`, `task +OVERDUE list`,
+`task /needle/ list`, `task rc.report.list.sort=due+ list` and `task limit:10
+next`; both 1% filters through the warm server against a warm `list` of an empty
+store (row "list (warm server)", store 0, measured in the same rounds); and `add`
+with every attribute, `done` and `edit -t x` against Taskwarrior and against the
+same write on an empty store (rows with store 0, same rounds). The ratios to the
+empty store are printed under the table.
+
+    .venv/bin/python benchmarks/run.py --only organized        # that group alone
 """
 
 from __future__ import annotations
@@ -37,9 +59,89 @@ import termios
 import threading
 import time
 from dataclasses import dataclass, field
+from datetime import date, timedelta
 from pathlib import Path
 
 TERMINAL_SIZE = (40, 120)  # rows, columns of the pseudo-terminal
+# The organized store: its random choices are seeded, so every run builds the same tasks
+# (dues are relative to the day of the run).
+ORGANIZED_SEED = 20261128
+# Run by the interpreter `tasks` is installed with: builds the organized store through
+# the service (argv: database, Taskwarrior import file, size, seed) and writes the same
+# tasks, with the uuids and creation times the store gave them, for `task import`.
+ORGANIZED_BUILDER = r"""
+import json, random, sys
+from datetime import date, datetime, time, timedelta, timezone
+
+from taskcli.domain.dates import Due
+from taskcli.domain.models import TaskCreate
+from taskcli.service import TaskService
+
+database, import_file, size, seed = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+rng = random.Random(seed)
+today = date.today()
+UTC = timezone.utc
+TAGS = [f"tag{n:02d}" for n in range(1, 21)]
+VERBS = ("Write", "Review", "Fix", "Plan", "Call", "Email", "Update", "Check", "Clean", "Prepare")
+NOUNS = ("report", "budget", "invoice", "garden", "release", "meeting notes", "backup",
+         "slides", "contract", "kitchen")
+
+
+def end_of_local_day(day):
+    # The last microsecond of the local day, in UTC (what an all-day due holds).
+    midnight = datetime.combine(day + timedelta(days=1), time()).astimezone()
+    return (midnight - timedelta(microseconds=1)).astimezone(UTC)
+
+
+items, dues, notes = [], [], []
+for n in range(1, size + 1):
+    noun = rng.choice(NOUNS)
+    if n % 100 == 50:  # 1% of the titles hold the search word
+        title = f"Find the needle in the {noun} {n}"
+    else:
+        title = f"{rng.choice(VERBS)} the {noun} {n}"
+    description = f"Notes on the {noun}: see the shared folder, item {n}." if n % 10 == 3 else None
+    tags = rng.sample(TAGS, rng.choice((1, 2)))
+    number = rng.randrange(1, 51)
+    project = f"proj{number:02d}"
+    if number % 2:  # odd projects: half of their tasks in .web, a quarter in .api
+        part = rng.random()
+        project += ".web" if part < 0.5 else ".api" if part < 0.75 else ""
+    due = None
+    if rng.random() < 0.8:  # from 60 days ago to 300 days ahead
+        day = today + timedelta(days=rng.randrange(-60, 300))
+        if rng.random() < 0.9:
+            due = Due(day, end_of_local_day(day))
+        else:
+            at = datetime.combine(day, time(rng.randrange(7, 20), rng.choice((0, 30))), UTC)
+            due = Due(None, at)
+    priority = rng.choices(("H", "M", "L", None), weights=(1, 2, 2, 5))[0]
+    items.append(TaskCreate(title=title, description=description, due=due,
+                            priority=priority, tags=tags, project=project))
+    dues.append(due)
+    notes.append(description)
+
+rows = TaskService(database).add_many(items)
+
+
+def stamp(rfc3339):
+    # '2026-11-28T08:11:56.112615Z' -> '20261128T081156Z'
+    return rfc3339[:19].replace("-", "").replace(":", "") + "Z"
+
+
+with open(import_file, "w") as out:
+    for row, due, note in zip(rows, dues, notes, strict=True):
+        record = {"uuid": row.uuid, "description": row.title, "status": "pending",
+                  "entry": stamp(row.created_at), "tags": json.loads(row.tags),
+                  "project": row.project}
+        if due is not None:
+            record["due"] = due.at.strftime("%Y%m%dT%H%M%SZ")
+        if row.priority:
+            record["priority"] = row.priority
+        if note:
+            record["annotations"] = [{"entry": record["entry"], "description": note}]
+        out.write(json.dumps(record) + "\n")
+"""
 
 
 @dataclass
@@ -145,6 +247,7 @@ class Bench:
         }
         self.rows: list[tuple[str, str, dict[str, Result]]] = []
         self.floors: dict[str, Result] = {}
+        self.notes: list[str] = []  # printed under the table
 
     # -- stores -------------------------------------------------------------------
 
@@ -227,14 +330,16 @@ class Bench:
         }
         return measure({**floors, **commands}, runs, self.root)
 
-    def record(self, scenario: str, store: str, results: dict[str, Result]) -> None:
+    def record(
+        self, scenario: str, store: str, results: dict[str, Result], versus: bool = False
+    ) -> None:
         self.rows.append((scenario, store, results))
         mine = results["tasks"]
         ratio = mine.median_ms / results["import"].median_ms
-        print(
-            f"  {scenario:<24} {store:>8}  {mine.median_ms:8.1f} ms  {ratio:5.2f} × import",
-            file=sys.stderr,
-        )
+        line = f"  {scenario:<24} {store:>8}  {mine.median_ms:8.1f} ms  {ratio:5.2f} × import"
+        if versus and "task" in results:
+            line += f"  {mine.median_ms / results['task'].median_ms:5.2f} × task"
+        print(line, file=sys.stderr)
 
     def run_floors_and_startup(self) -> None:
         env = self.tasks_env(self.root / "startup.db")
@@ -461,19 +566,187 @@ class Bench:
             commands["task"] = Command([], task_env, before=task_before)
         self.record("add - (bulk, empty store)", f"{size:,}", self.measure(commands, runs))
 
+    # -- organized store ----------------------------------------------------------
+
+    def organized_store(self, size: int) -> tuple[dict[str, str], dict[str, str] | None]:
+        """The organized store of `size` tasks (see ORGANIZED_BUILDER) and, when
+        Taskwarrior is installed, its data folder holding the same tasks."""
+        started = time.monotonic()
+        database = self.root / f"organized-{size}.db"
+        source = self.root / f"task-organized-{size}.json"
+        arguments = [str(database), str(source), str(size), str(ORGANIZED_SEED)]
+        self.output([self.python, "-c", ORGANIZED_BUILDER, *arguments], self.base_env)
+        task_env = None
+        if self.task:
+            task_env = self.task_env(self.root / f"task-organized-{size}")
+            run_once(Command([self.task, "import", str(source)], task_env), self.root)
+        print(f"  built both in {time.monotonic() - started:.1f} s", file=sys.stderr)
+        return self.tasks_env(database), task_env
+
+    def output(self, argv: list[str], env: dict[str, str]) -> str:
+        process = subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True)
+        if process.returncode:
+            detail = process.stderr.strip()[-500:]
+            raise Failed(f"{' '.join(argv[:3])} exited {process.returncode}: {detail}")
+        return process.stdout
+
+    def organized_counts(
+        self, label: str, env: dict[str, str], task_env: dict[str, str] | None, queries: tuple
+    ) -> None:
+        """Once, untimed: how many tasks each listing selects, in both programs.
+
+        Counted from a file line by line (a JSON array has one task per line): a big
+        listing loaded here would grow this process, and every process it starts
+        afterwards reports that size as its peak memory (RSS is inherited until exec)."""
+        counts = []
+        listed = self.root / "organized-count.json"
+        for scenario, mine, words, report in queries:
+            with open(listed, "wb") as out:
+                process = subprocess.run(
+                    [self.tasks, *mine, "--json"], env=env, cwd=self.root, stdout=out
+                )
+            if process.returncode:
+                raise Failed(f"tasks {' '.join(mine)} --json exited {process.returncode}")
+            with open(listed, "rb") as lines:
+                count = sum(line.startswith(b"{") for line in lines)
+            text = f"`{scenario}` {count:,}"
+            if task_env and report == "list":
+                counted = self.output(
+                    [self.task, "rc.verbose=nothing", "status:pending", *words, "count"], task_env
+                )
+                if int(counted) != count:
+                    text += f" (Taskwarrior: {int(counted):,})"
+                    print(
+                        f"  warning: {scenario} selects {counted.strip()} in task", file=sys.stderr
+                    )
+            counts.append(text)
+        self.notes.append(f"Organized store of {label} tasks, selected: {', '.join(counts)}.")
+
+    def run_organized(self, size: int) -> None:
+        """A store organized as people do, compared with Taskwarrior holding the same
+        tasks: its filters in-process, a 1% filter through the warm server against a
+        warm listing of an empty store, and writes against the same on an empty store."""
+        runs = self.big_runs if size >= 100_000 else self.runs
+        label = f"{size:,} org"
+        print(f"organized store of {size:,} tasks", file=sys.stderr)
+        env, task_env = self.organized_store(size)
+        # (scenario, tasks' arguments, Taskwarrior's filter words, Taskwarrior's report)
+        queries = (
+            ("list --tag tag07", ["list", "--tag", "tag07"], ["+tag07"], "list"),
+            ("list --project proj07", ["list", "--project", "proj07"], ["project:proj07"], "list"),
+            ("list --overdue", ["list", "--overdue"], ["+OVERDUE"], "list"),
+            ("list --search needle", ["list", "--search", "needle"], ["/needle/"], "list"),
+            ("list --sort due", ["list", "--sort", "due"], ["rc.report.list.sort=due+"], "list"),
+            ("next", ["next"], ["limit:10"], "next"),  # Taskwarrior shows a page, tasks 10
+            (
+                "list --project proj07.web",
+                ["list", "--project", "proj07.web"],
+                ["project:proj07.web"],
+                "list",
+            ),
+        )
+        self.organized_counts(f"{size:,}", env, task_env, queries)
+
+        def compare(scenario: str, argv: list[str], theirs: list[str], output: str) -> None:
+            commands = {"tasks": Command([self.tasks, *argv], env, output)}
+            if task_env:
+                commands["task"] = Command([self.task, *theirs], task_env, output, check=False)
+            self.record(scenario, label, self.measure(commands, runs), versus=True)
+
+        for scenario, mine, words, report in queries[:6]:
+            compare(f"{scenario} > file", mine, [*words, report], "file")
+        for scenario, mine, words, report in (queries[0], queries[5]):
+            compare(f"{scenario} (terminal)", mine, [*words, report], "tty")
+
+        # A filter that selects 1% of the store, through the warm server, against a warm
+        # `list` of an empty store (the same server serves both stores). Before each
+        # (untimed), a pause as between commands typed by hand: the server forks a
+        # replacement for the spare a command took, which would otherwise compete with
+        # the next command (on 2 cores, by 20-40 ms).
+        empty = self.tasks_env(self.root / "organized-empty.db")
+        self.empty_store(empty)
+        warm, warm_empty = self.with_server(env), self.with_server(empty)
+
+        def paused(argv: list[str]) -> object:
+            return lambda: time.sleep(0.3) or [self.tasks, *argv]
+
+        self.server_running(warm)
+        results = self.measure(
+            {
+                "project": Command([], warm, "file", before=paused(queries[6][1])),
+                "search": Command([], warm, "file", before=paused(queries[3][1])),
+                "empty": Command([], warm_empty, "file", before=paused(["list"])),
+            },
+            self.runs * 2,
+        )
+        self.server_stopped(warm)
+        empty_ms = results["empty"].median_ms
+        for name, scenario, store in (
+            ("project", "list --project proj07.web (warm server)", label),
+            ("search", "list --search needle (warm server)", label),
+            ("empty", "list (warm server)", "0"),
+        ):
+            self.record(scenario, store, {**results, "tasks": results[name]})
+            if name != "empty":
+                self.notes.append(
+                    f"Warm `{scenario.split(' (')[0]}` on {size:,} organized tasks: "
+                    f"{results[name].median_ms:.1f} ms, {results[name].median_ms / empty_ms:.2f}× "
+                    f"a warm `list` of an empty store ({empty_ms:.1f} ms)."
+                )
+
+        # Writes, interleaved with the same write on an empty store (ids from 2: building
+        # it used id 1; `done` and `edit` act on what `add` just made there).
+        due = (date.today() + timedelta(days=7)).isoformat()
+        attributes = ["--due", due, "-p", "H", "-t", "tag03", "-P", "proj07.web"]
+        task_attributes = [f"due:{due}", "priority:H", "+tag03", "project:proj07.web"]
+        writes = (
+            (
+                "add --due -p -t -P",
+                lambda n: ["add", "Benchmark add", *attributes],
+                lambda n: ["add", "Benchmark add", *task_attributes],
+            ),
+            ("done", lambda n: ["done", n], lambda n: [n, "done"]),
+            ("edit -t x", lambda n: ["edit", n, "-t", "x"], lambda n: [n, "modify", "+x"]),
+        )
+        for scenario, mine, theirs in writes:
+            targets = {"tasks": (env, mine, 1), "empty": (empty, mine, 2)}
+            if task_env:
+                targets["task"] = (task_env, theirs, 1)
+            commands = {}
+            for name, (target_env, build, first) in targets.items():
+                program = self.task if name == "task" else self.tasks
+                arguments = iter([build(str(n)) for n in range(first, first + runs)])
+                commands[name] = Command(
+                    [],
+                    target_env,
+                    before=lambda p=program, a=arguments: [p, *next(a)],
+                    check=name != "task",
+                )
+            results = self.measure(commands, runs)
+            self.record(scenario, label, results, versus=True)
+            floors = {"pass": results["pass"], "import": results["import"]}
+            self.record(scenario, "0", {**floors, "tasks": results["empty"]})
+            self.notes.append(
+                f"`{scenario}` on {size:,} organized tasks: {results['tasks'].median_ms:.1f} ms, "
+                f"{results['tasks'].median_ms / results['empty'].median_ms:.2f}× "
+                f"on an empty store ({results['empty'].median_ms:.1f} ms)."
+            )
+
     # -- report -------------------------------------------------------------------
 
     def table(self) -> str:
-        floor_pass = self.floors["pass"].median_ms
-        floor_import = self.floors["import"].median_ms
+        # Without the start-up group, the floors of the first row stand for them.
+        floors = self.floors or {name: self.rows[0][2][name] for name in ("pass", "import")}
+        floor_pass = floors["pass"].median_ms
+        floor_import = floors["import"].median_ms
         lines = [
             "| scenario | store | tasks ms | peak MiB | × pass | × import | task ms | tasks/task "
             "| todo.txt ms | tasks/todo.txt |",
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
             f"| `python -c pass` | - | {floor_pass:.0f} | "
-            f"{self.floors['pass'].peak_kib / 1024:.0f} | 1.00 | | | | | |",
+            f"{floors['pass'].peak_kib / 1024:.0f} | 1.00 | | | | | |",
             f'| `python -c "import typer, sqlmodel"` | - | {floor_import:.0f} | '
-            f"{self.floors['import'].peak_kib / 1024:.0f} | {floor_import / floor_pass:.1f} | 1.00 "
+            f"{floors['import'].peak_kib / 1024:.0f} | {floor_import / floor_pass:.1f} | 1.00 "
             "| | | | |",
         ]
         for scenario, store, results in self.rows:
@@ -519,6 +792,10 @@ def machine() -> str:
     )
 
 
+# The groups of scenarios, in the order they run.
+GROUPS = ("startup", "stores", "bulk", "server", "organized")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="stores up to 10k, 3 runs each")
@@ -529,33 +806,59 @@ def main() -> int:
         help="comma-separated store sizes instead of 0,1000,10000,100000",
     )
     parser.add_argument(
+        "--only",
+        type=lambda text: text.split(","),
+        metavar="GROUPS",
+        help=f"comma-separated groups to run, of {', '.join(GROUPS)} (default: all)",
+    )
+    parser.add_argument(
+        "--organized-size",
+        type=int,
+        metavar="N",
+        help="tasks in the organized store (default 100000, quick 10000)",
+    )
+    parser.add_argument(
         "--tasks",
         type=Path,
         default=Path(sys.executable).parent / "tasks",
         help="the tasks executable (default: beside this interpreter)",
     )
     args = parser.parse_args()
+    groups = args.only or list(GROUPS)
+    unknown = sorted(set(groups) - set(GROUPS))
+    if unknown:
+        parser.error(f"unknown group {unknown[0]!r} (groups: {', '.join(GROUPS)})")
     if not args.tasks.exists():
         parser.error(f"{args.tasks} not found: install taskcli in this environment first")
     runs = args.runs or (3 if args.quick else 5)
     sizes = args.sizes or [0, 1_000, 10_000] + ([] if args.quick else [100_000])
+    organized_size = args.organized_size or (10_000 if args.quick else 100_000)
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="taskcli-bench-") as folder:
         bench = Bench(Path(folder), args.tasks, Path(sys.executable), runs, min(runs, 3))
         try:
-            print("floors and start-up", file=sys.stderr)
-            bench.run_floors_and_startup()
-            for size in sizes:
-                bench.run_store(size)
-            for size in (size for size in sizes if size):
-                print(f"bulk add of {size:,}", file=sys.stderr)
-                bench.run_bulk(size)
-            print("command server", file=sys.stderr)
-            bench.run_server()
+            if "startup" in groups:
+                print("floors and start-up", file=sys.stderr)
+                bench.run_floors_and_startup()
+            if "stores" in groups:
+                for size in sizes:
+                    bench.run_store(size)
+            if "bulk" in groups:
+                for size in (size for size in sizes if size):
+                    print(f"bulk add of {size:,}", file=sys.stderr)
+                    bench.run_bulk(size)
+            if "server" in groups:
+                print("command server", file=sys.stderr)
+                bench.run_server()
+            if "organized" in groups:
+                bench.run_organized(organized_size)
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
         print(bench.table())
+        if bench.notes:
+            print()
+            print("\n".join(f"- {note}" for note in bench.notes))
     print(
         f"\n{machine()}; {runs} runs per scenario ({min(runs, 3)} at 100k), "
         f"medians; whole run {time.monotonic() - started:.0f} s."

@@ -457,3 +457,22 @@ def test_completion_offers_tags_projects_and_ids(organized, monkeypatch):
     assert _complete(organized, "tasks edit 1 --untag ") == ["home", "urgent", "work"]
     assert _complete(organized, "tasks list -P work") == ["work", "work.web", "workshop"]
     assert _complete(organized, "tasks done ") == ["1", "2", "3", "4", "5"]
+
+
+@pytest.mark.parametrize(
+    ("needle", "expected"),
+    [
+        ("école", ["ÉCOLE d'été"]),  # non-ASCII text: casefolded in Python
+        ("KELVIN", ["\u212aelvin scale"]),  # the Kelvin sign folds to k
+        ("a\\b", ["path a\\b"]),  # LIKE's escape character, literally
+        ("_", ["snake_case"]),
+        ("SNAKE", ["snake_case"]),  # ASCII text: SQLite's LIKE, any case
+        ("ss", ["Straße", "class notes"]),  # ß folds to ss
+        ("LESSON", ["class notes"]),  # in the description
+    ],
+)
+def test_search_is_literal_and_folds_case_in_any_script(cli, needle, expected):
+    for title in ("ÉCOLE d'été", "\u212aelvin scale", "path a\\b", "snake_case", "Straße"):
+        cli.ok("add", title)
+    cli.ok("add", "class notes", "-d", "First lesson")
+    assert titles(cli, "-s", needle) == expected

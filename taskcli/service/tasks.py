@@ -12,7 +12,18 @@ from functools import partial
 from os import PathLike
 from typing import Any
 
-from sqlalchemy import Engine, String, and_, case, func, or_, select, type_coerce
+from sqlalchemy import (
+    Engine,
+    LargeBinary,
+    String,
+    and_,
+    case,
+    cast,
+    func,
+    or_,
+    select,
+    type_coerce,
+)
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
@@ -257,8 +268,9 @@ class TaskService:
             conditions.append(func.substr(type_coerce(Task.id, String), 1, len(digits)) == digits)
         if query.search:
             folded = query.search.casefold()
-            search = getattr(func, SEARCH_FUNCTION)
-            conditions.append(or_(search(Task.title, folded), search(Task.description, folded)))
+            conditions.append(
+                or_(_contains(Task.title, folded), _contains(Task.description, folded))
+            )
         return conditions
 
     def _attributes(self, engine: Engine, statement: Any) -> set[str]:
@@ -377,6 +389,17 @@ def _apply(
         task.tags = sorted(tags)
         changed = True
     return changed
+
+
+def _contains(column: Any, folded: str) -> Any:
+    """Whether `column` contains the casefolded text `folded`, ignoring case. ASCII
+    text (nearly all) is matched by SQLite's own LIKE, whose case-insensitivity is
+    casefolding for ASCII; any other text by Python's casefold, which SQLite lacks.
+    LIKE's wildcards in the text are escaped: it is matched literally."""
+    ascii_only = func.length(column) == func.length(cast(column, LargeBinary))
+    by_like = and_(ascii_only, column.contains(folded, autoescape=True))
+    by_python = and_(~ascii_only, getattr(func, SEARCH_FUNCTION)(column, folded))
+    return or_(by_like, by_python)
 
 
 def _order(keys: Sequence[SortKey]) -> list[Any]:
