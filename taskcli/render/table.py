@@ -275,7 +275,16 @@ def name_counts(counts: Sequence[tuple[str, int]], empty_message: str) -> None:
     if not is_terminal():
         write("".join(f"{name}\t{pending}\n" for name, pending in counts))
         return
-    write("".join(f"{pending:>{width}}  {literal(name)}\n" for name, pending in counts))
+    from rich.cells import cell_len
+
+    names = [literal(name) for name, _pending in counts]
+    name_width = max(map(cell_len, names))
+    write(
+        "".join(
+            f"{name}{' ' * (name_width - cell_len(name))}  {pending:>{width}}\n"
+            for name, (_name, pending) in zip(names, counts, strict=True)
+        )
+    )
 
 
 def confirmations(tasks: Sequence[TaskLike], verb: str) -> None:
