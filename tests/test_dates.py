@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 import zoneinfo
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
@@ -946,7 +947,6 @@ def test_local_zone_follows_tz_changes(monkeypatch):
         "Not/A_Zone",
         "Europe",  # a directory
         "../../etc/passwd",
-        "CET-1CEST,M3.5.0,M10.5.0/3",  # a POSIX rule, not a tzfile: falls back
         "x" * 5000,
         "/nonexistent/zoneinfo/Europe/Nowhere",
         "/",
@@ -955,6 +955,31 @@ def test_local_zone_follows_tz_changes(monkeypatch):
 def test_local_zone_falls_back_to_utc(monkeypatch, tz):
     monkeypatch.setenv("TZ", tz)
     assert local_zone() is timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("rule", "winter", "summer"),
+    [
+        ("CET-1CEST,M3.5.0,M10.5.0/3", "2026-12-01T16:00:00Z", "2026-07-01T15:00:00Z"),
+        ("HST10", "2026-12-02T03:00:00Z", "2026-07-02T03:00:00Z"),
+        ("<-03>3", "2026-12-01T20:00:00Z", "2026-07-01T20:00:00Z"),
+    ],
+)
+def test_local_zone_honours_a_posix_tz_rule(monkeypatch, rule, winter, summer):
+    """A TZ that is no zone name or file is what the C library makes of it."""
+    monkeypatch.setenv("TZ", rule)
+    zone = local_zone()
+    now = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    assert parse_due("2026-12-01 17:00", now, zone).public == winter
+    assert parse_due("2026-07-01 17:00", now, zone).public == summer
+    assert parse_due("2026-12-01", now, zone).day == date(2026, 12, 1)
+    if rule.startswith("CET"):
+        with pytest.raises(InvalidInput, match="does not exist"):
+            parse_due("2026-03-29 02:30", now, zone)
+        first = parse_due("2026-10-25 02:30", now, zone)  # twice: the first
+        assert first.public == "2026-10-25T00:30:00Z"
+    monkeypatch.undo()
+    time.tzset()
 
 
 def test_local_zone_reads_an_absolute_tzfile_path(monkeypatch):

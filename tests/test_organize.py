@@ -476,3 +476,101 @@ def test_search_is_literal_and_folds_case_in_any_script(cli, needle, expected):
         cli.ok("add", title)
     cli.ok("add", "class notes", "-d", "First lesson")
     assert titles(cli, "-s", needle) == expected
+
+
+# -- what hostile input and tampered files must not break ------------------------------
+
+
+def _tamper(cli, statement: str) -> None:
+    from sqlite_probe import sql
+
+    sql(cli.db_path, statement)
+
+
+@pytest.mark.parametrize(
+    ("statement", "field"),
+    [
+        ("UPDATE task SET tags = 'not json' WHERE id = 2", "tags"),
+        ("UPDATE task SET tags = '[1]' WHERE id = 2", "tags"),
+        ('UPDATE task SET tags = \'["a\\"b"]\' WHERE id = 2', "tags"),
+        ("UPDATE task SET tags = '[\"\\u0041\"]' WHERE id = 2", "tags"),
+        ('UPDATE task SET tags = \'["b", "a"]\' WHERE id = 2', "tags"),
+        ("UPDATE task SET project = 'a..b' WHERE id = 2", "project"),
+        ("UPDATE task SET project = '' WHERE id = 2", "project"),
+        ("UPDATE task SET project = 'a' || char(10) WHERE id = 2", "project"),
+    ],
+)
+def test_tags_and_projects_refuse_damaged_values(cli, statement, field):
+    cli.ok("add", "a", "-t", "x", "-P", "p")
+    cli.ok("add", "b", "-t", "y", "-P", "q")
+    _tamper(cli, statement)
+    command = "tags" if field == "tags" else "projects"
+    error = cli.fails(3, command)
+    assert f"task 2 is damaged in the database: its {field}" in error
+    cli.fails(3, command, "--json")
+
+
+def test_a_done_flag_other_than_true_or_false_is_damage(cli):
+    cli.ok("add", "a")
+    cli.ok("add", "b")
+    _tamper(cli, "UPDATE task SET done = 2, completed_at = created_at WHERE id = 2")
+    assert "its done is 2" in cli.fails(3, "list", "--all")
+    cli.fails(3, "list", "--all", "--json")
+
+
+def test_completion_shows_titles_inertly_and_nothing_for_damage(cli, monkeypatch):
+    cli.ok("add", "abc\u202edef")
+    monkeypatch.setenv("TASKS_DB", str(cli.db_path))
+    env = {"_TASKS_COMPLETE": "complete_zsh", "_TYPER_COMPLETE_ARGS": "tasks done "}
+    result = cli.runner.invoke(__import__("taskcli.cli", fromlist=["app"]).app, [], env=env,
+                               prog_name="tasks")  # fmt: skip
+    assert "\u202e" not in result.stdout and "abc\\u202edef" in result.stdout
+    _tamper(cli, "UPDATE task SET title = x'00ff' WHERE id = 1")
+    result = cli.runner.invoke(__import__("taskcli.cli", fromlist=["app"]).app, [], env=env,
+                               prog_name="tasks")  # fmt: skip
+    assert result.exit_code == 0 and "1" not in result.stdout
+
+
+def test_tags_and_projects_take_letters_with_combining_marks(cli):
+    for name in ("हिन्दी", "ที่ทำงาน", "café", "cafe\u0301", "مُحَمَّد"):
+        task = cli.json("add", "x", "-t", name, "-P", f"{name}.sub")
+        assert task["tags"] == [name] and task["project"] == f"{name}.sub"
+        assert [t["id"] for t in cli.json("list", "-t", name)] == [task["id"]]
+    for name in ("½", "Ⅻ", "x²", "\u0301x"):  # numbers that are not digits; a mark first
+        assert "tag" in cli.fails(2, "add", "y", "-t", name)
+    listed = cli.json("list")
+    assert len(listed) == 5
+    assert len(cli.json("tags")) == 5
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--done", "--overdue"], "--overdue"),
+        (["--all", "--overdue"], "--overdue"),
+        (["-s", "\udcff"], "not valid UTF-8"),
+        (["--due-before", "0001-01-01"], "out of range"),
+    ],
+)
+def test_more_bad_filters(cli, args, message):
+    cli.at("2026-11-28 10:00", "Asia/Tokyo")
+    cli.ok("add", "a", "--due", "yesterday")
+    assert message in cli.fails(2, "list", *args)
+
+
+def test_a_very_long_search_is_not_an_error(cli):
+    cli.ok("add", "a" * 10)
+    assert cli.json("list", "-s", "a" * 50_001) == []
+    assert cli.json("list", "-s", "é" * 25_001) == []
+    assert len(cli.json("list", "-s", "a" * 10)) == 1
+
+
+def test_edit_of_one_id_given_twice_prints_an_object(cli):
+    cli.ok("add", "a")
+    assert cli.json("edit", "1", "1", "--title", "b")["title"] == "b"
+
+
+def test_project_sort_ignores_ascii_case(cli):
+    for project in ("Zeta", "alpha", "Beta"):
+        cli.ok("add", project, "-P", project)
+    assert titles(cli, "--sort", "project") == ["alpha", "Beta", "Zeta"]

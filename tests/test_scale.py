@@ -25,7 +25,7 @@ from sqlalchemy import event
 from taskcli import render
 from taskcli.domain.models import TaskCreate, TaskRow
 from taskcli.domain.query import Status, TaskQuery
-from taskcli.domain.validation import tags_text
+from taskcli.domain.validation import is_project, is_tag, tags_text
 from taskcli.service import TaskService
 from taskcli.service.tasks import Listing
 
@@ -36,7 +36,7 @@ times = st.datetimes(
     min_value=datetime(1, 1, 2), max_value=datetime(9999, 12, 30), timezones=st.just(timezone.utc)
 )
 text = st.text(max_size=40)
-tag = st.from_regex(r"[\w.-]{1,64}", fullmatch=True)
+tag = st.from_regex(r"[\w.-]{1,64}", fullmatch=True).filter(is_tag)
 dues = st.dates().map(str) | times.map(
     lambda t: t.replace(tzinfo=None).isoformat(timespec="seconds") + "Z"
 )
@@ -53,7 +53,8 @@ dues = st.dates().map(str) | times.map(
     due=st.none() | dues,
     priority=st.sampled_from(["H", "M", "L", None]),
     tags=st.lists(tag, max_size=4),
-    project=st.none() | st.from_regex(r"[\w-]{1,20}(\.[\w-]{1,20}){0,3}", fullmatch=True),
+    project=st.none()
+    | st.from_regex(r"[\w-]{1,20}(\.[\w-]{1,20}){0,3}", fullmatch=True).filter(is_project),
 )
 def test_fast_json_lines_are_json_dumps_of_the_contract(
     id_, title, description, done, created, completed_if_done, uuid, due, priority, tags, project

@@ -338,3 +338,27 @@ def test_interpreter_options_reach_the_server(make_env, tmp_path):
     served = status()["served"]
     assert run("add", "x").stdout == b"Added task 1: x\n"
     assert status()["served"] == served + 1
+
+
+def test_completion_is_the_same_through_the_server_and_reads_db(pair, tmp_path):
+    """Completing a tag, a project or an id reads the database --db names, through
+    the server as in-process (the server's context must not hide --db)."""
+    other = tmp_path / "other.db"
+    for env in pair:
+        env.run("add", "default store task", "-t", "DEFAULT", "-P", "home")
+    pair[0].run("--db", str(other), "add", "other store task", "-t", "x", "-P", "work")
+    warm, cold = pair
+    warm.warm()
+    cases = [
+        ("tasks --db {db} list --tag ", ["x"]),
+        ("tasks --db {db} list -P ", ["work"]),
+        ("tasks --db {db} done ", ["1"]),
+        ("tasks list --tag ", ["DEFAULT"]),
+    ]
+    for words, expected in cases:
+        words = words.format(db=other)
+        complete = {"_TASKS_COMPLETE": "complete_bash", "COMP_WORDS": words,
+                    "COMP_CWORD": str(len(words.split()))}  # fmt: skip
+        served, in_process = warm.run(**complete), cold.run(**complete)
+        _same(served, in_process)
+        assert served.stdout.decode().split() == expected, words

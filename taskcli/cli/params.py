@@ -60,11 +60,26 @@ def parse_due(ctx: typer.Context, text: str) -> Due:
 def due_bound(ctx: typer.Context, text: str, after: bool) -> datetime:
     """The instant a --due-before/--due-after WHEN stands for: for a day, its start
     (before) or its end (after), so both bounds leave that day out."""
+    from taskcli.errors import InvalidInput
+
     due = parse_due(ctx, text)
     if due.day is None or after:
         return due.at
     zone = app_context(ctx).local_zone()
-    return datetime.combine(due.day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    try:
+        return datetime.combine(due.day, time(0), tzinfo=zone).astimezone(timezone.utc)
+    except OverflowError:
+        raise InvalidInput(
+            f"{text!r} is out of range: dates must be in the years 1 to 9999"
+        ) from None
+
+
+def check_search(text: str) -> None:
+    """Search text must be text: invalid UTF-8 in argv arrives as lone surrogates."""
+    from taskcli.errors import InvalidInput
+
+    if any("\ud800" <= character <= "\udfff" for character in text):
+        raise InvalidInput("search text is not valid UTF-8")
 
 
 def parse_priority(text: str) -> str | None:
@@ -81,13 +96,22 @@ def is_none(text: str | None) -> bool:
 # -- shell completion ---------------------------------------------------------------------
 
 
+# How long a completion waits for a locked database (seconds): a Tab key that
+# hangs for the usual busy timeout would feel broken.
+COMPLETION_BUSY_TIMEOUT = 0.5
+
+
 def _completing_service(ctx: typer.Context) -> Any:
-    """The service for completing a value: the main callback has not run, so the
-    context is made here from --db (or the environment) as it would be."""
+    """The service for completing a value. The main callback has not run, so --db
+    (or the environment) is read here as it would be; the context may exist already
+    (the command server makes one), and then --db still wins."""
     root = ctx.find_root()
+    db = root.params.get("db")
     if root.obj is None:
-        db = root.params.get("db")
-        root.obj = AppContext(db_path=Path(db) if db else None)
+        root.obj = AppContext()
+    if db:
+        root.obj.db_path = Path(db)
+    root.obj.busy_timeout = COMPLETION_BUSY_TIMEOUT
     return root.obj.service
 
 
@@ -130,10 +154,17 @@ def complete_id(ctx: typer.Context, incomplete: str) -> list[tuple[str, str]]:
     if incomplete and not (incomplete.isascii() and incomplete.isdigit()):
         return []
     query = TaskQuery(id_prefix=incomplete or None, limit=COMPLETION_IDS)
-    return _complete(
-        lambda: [(str(task.id), task.title) for task in _completing_service(ctx).list_tasks(query)],
-        incomplete,
-    )
+
+    def ids() -> list[tuple[str, str]]:
+        from taskcli.render import literal
+        from taskcli.render.json_output import check_rows
+
+        rows = list(_completing_service(ctx).list_tasks(query))
+        if rows:
+            check_rows(rows)  # a damaged task: no completion rather than its bytes
+        return [(str(task.id), literal(task.title)) for task in rows]
+
+    return _complete(ids, incomplete)
 
 
 IdArgument = Annotated[

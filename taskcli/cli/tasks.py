@@ -17,6 +17,7 @@ from taskcli.cli.params import (
     ProjectOption,
     TagsOption,
     app_context,
+    check_search,
     complete_project,
     complete_tag,
     count_parser,
@@ -232,6 +233,10 @@ def list_(
 
     if done and all_:
         raise InvalidInput("--done and --all cannot be used together")
+    if overdue and (done or all_):
+        raise InvalidInput("--overdue lists pending tasks: it cannot be used with --done or --all")
+    if search is not None:
+        check_search(search)
     if no_due and (overdue or due_before is not None or due_after is not None):
         raise InvalidInput("--no-due cannot be used with --overdue, --due-before or --due-after")
     status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
@@ -388,7 +393,7 @@ def edit(
         )
     tasks = app_context(ctx).service.update(task_ids, TaskUpdate(**changes))
     if json_:
-        if len(task_ids) == 1:
+        if len(set(task_ids)) == 1:
             render.json_object(tasks[0])
         else:
             render.json_array(tasks)

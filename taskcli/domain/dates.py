@@ -15,6 +15,7 @@ from __future__ import annotations
 import calendar
 import os
 import re
+import time as _time
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from zoneinfo import ZoneInfo
@@ -405,6 +406,71 @@ def _zone_from_file(path: str) -> tzinfo:
         return ZoneInfo(key)
 
 
+class SystemZone(tzinfo):
+    """The zone the C library makes of TZ when it is not a zone name or file: a
+    POSIX rule such as 'CET-1CEST,M3.5.0,M10.5.0/3' or 'HST10', read through
+    localtime(). A wall time the clocks skip, or pass twice, has the offsets of
+    before and after it, as zoneinfo's zones do (fold=0 picks the one before)."""
+
+    def __init__(self, rule: str) -> None:
+        self.key = rule
+
+    def __repr__(self) -> str:
+        return f"SystemZone({self.key!r})"
+
+    @staticmethod
+    def _offset_at(seconds: int) -> int:
+        try:
+            return _time.localtime(seconds).tm_gmtoff
+        except (OSError, ValueError) as error:
+            raise OverflowError(str(error)) from None
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        if dt is None:
+            return timedelta(0)
+        wall = (dt.replace(tzinfo=None, fold=0) - _EPOCH) // timedelta(seconds=1)
+        before, after = self._offset_at(wall - 86400), self._offset_at(wall + 86400)
+        valid = [offset for offset in (before, after) if self._offset_at(wall - offset) == offset]
+        if len(set(valid)) == 1:
+            return timedelta(seconds=valid[0])
+        return timedelta(seconds=before if dt.fold == 0 else after)
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        if dt is None:
+            return None
+        instant = dt.replace(tzinfo=None) - self.utcoffset(dt)
+        seconds = (instant - _EPOCH) // timedelta(seconds=1)
+        return _time.localtime(seconds).tm_zone
+
+    def fromutc(self, dt: datetime) -> datetime:
+        seconds = (dt.replace(tzinfo=None) - _EPOCH) // timedelta(seconds=1)
+        local = dt + timedelta(seconds=self._offset_at(seconds))
+        # The second of two equal wall times is fold=1.
+        earlier = local.replace(fold=0)
+        if earlier.utcoffset() != local.utcoffset() or (
+            earlier.replace(tzinfo=None) - earlier.utcoffset() != dt.replace(tzinfo=None)
+        ):
+            return local.replace(fold=1)
+        return local
+
+
+_EPOCH = datetime(1970, 1, 1)
+
+
+def _system_zone(rule: str) -> tzinfo:
+    """The C library's reading of TZ; UTC when that has no offset all year (which
+    is also what it makes of a value it cannot read)."""
+    _time.tzset()
+    year = _time.gmtime().tm_year
+    seconds = [calendar.timegm((year, month, 1, 0, 0, 0)) for month in (1, 7)]
+    if all(_time.localtime(second).tm_gmtoff == 0 for second in seconds):
+        return UTC
+    return SystemZone(rule)
+
+
 def local_zone() -> tzinfo:
     """The system's time zone: TZ if set, else /etc/localtime, else UTC. Never raises."""
     try:
@@ -415,7 +481,10 @@ def local_zone() -> tzinfo:
                 return UTC
             if tz.startswith("/"):
                 return _zone_from_file(tz)
-            return ZoneInfo(tz)
+            try:
+                return ZoneInfo(tz)
+            except Exception:
+                return _system_zone(tz)
         path = _LOCALTIME
         if os.path.islink(path):
             path = os.path.join(os.path.dirname(path), os.readlink(path))

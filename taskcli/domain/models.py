@@ -9,7 +9,6 @@ Adding a field is one edit here plus an Alembic revision.
 
 from __future__ import annotations
 
-import json
 import uuid
 from datetime import datetime
 from typing import Any, NamedTuple, Union, get_args, get_origin
@@ -24,13 +23,14 @@ from taskcli.domain.validation import (
     DESCRIPTION_MAX,
     PROJECT_MAX,
     STORED_TIME,
-    TAGS_TEXT,
     TITLE_MAX,
     check_stored,
     clean_description,
     clean_project,
     clean_tags,
     clean_title,
+    stored_tags,
+    tags_ok,
     tags_text,
 )
 from taskcli.errors import InvalidInput
@@ -66,8 +66,8 @@ class TagList(TypeDecorator):
         return tags_text(value or ())
 
     def process_result_value(self, value: Any, dialect: Any) -> Any:
-        if isinstance(value, str) and TAGS_TEXT.fullmatch(value):
-            return json.loads(value)
+        if isinstance(value, str) and tags_ok(value):
+            return stored_tags(value)
         return value
 
 

@@ -12,6 +12,7 @@ break its contract.
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Sequence
 from itertools import pairwise
 from typing import Any
@@ -81,8 +82,9 @@ LISTED_TIME = re.compile(f"{_DATE}T{_CLOCK}Z")
 UUID_TEXT = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 DUE_TEXT = re.compile(f"{_DATE}(?:T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]Z)?")
 PRIORITY_TEXT = re.compile("[HML]")
-# Tags as stored: their JSON array, sorted, exactly as json.dumps writes it.
-TAGS_TEXT = re.compile(r'\[\]|\["[\w.-]{1,64}"(?:, "[\w.-]{1,64}")*\]')
+# Tags as stored: their JSON array, sorted, exactly as json.dumps writes it (the
+# pattern: ASCII tags only, the fast check; tags_ok checks any).
+TAGS_TEXT = re.compile(r'\[\]|\["[A-Za-z0-9_.-]{1,64}"(?:, "[A-Za-z0-9_.-]{1,64}")*\]')
 # What each attribute's value must look like (a value that is set).
 ATTRIBUTE_FORMS = {"uuid": UUID_TEXT, "due": DUE_TEXT, "priority": PRIORITY_TEXT}
 
@@ -93,10 +95,19 @@ def tags_text(tags: Iterable[str]) -> str:
     return '["' + '", "'.join(tags) + '"]' if tags else "[]"
 
 
-def _tags_ok(value: Any) -> bool:
+def tags_ok(value: Any) -> bool:
+    """Whether stored tags (their text, or the list it holds) are a sorted set of tags
+    in exactly the form taskcli writes."""
     if isinstance(value, str):
-        return TAGS_TEXT.fullmatch(value) is not None and tags_sorted(value)
+        return tags_text(names := stored_tags(value)) == value and tags_ok(names)
     return isinstance(value, list) and all(map(is_tag, value)) and _sorted_once(value)
+
+
+def stored_tags(text: str) -> list[str]:
+    """The names in stored tags text (well-formed or not: tags_ok tells)."""
+    if text == "[]" or not (text.startswith('["') and text.endswith('"]')):
+        return []
+    return text[2:-2].split('", "')
 
 
 def tags_sorted(text: str) -> bool:
@@ -122,13 +133,15 @@ def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
         if kind.endswith("text") and not isinstance(value, str):
             expected = "text or null" if optional else "text"
             raise DamagedTask(task_id, name, value, expected)
+        if kind == "flag" and (type(value) not in (int, bool) or value not in (0, 1)):
+            raise DamagedTask(task_id, name, value, "true or false")
         if kind.endswith("time") and not is_time(value):
             raise DamagedTask(task_id, name, value, "a time as taskcli writes it")
         if name in ATTRIBUTE_FORMS and not ATTRIBUTE_FORMS[name].fullmatch(value):
             raise DamagedTask(task_id, name, value, f"a {name} as taskcli writes it")
         if name == "project" and not is_project(value):
             raise DamagedTask(task_id, name, value, "a project name")
-        if kind == "tags" and not _tags_ok(value):
+        if kind == "tags" and not tags_ok(value):
             raise DamagedTask(task_id, name, value, "a sorted set of tags")
     values = dict(zip((name for name, _kind in FIELDS), row, strict=True))
     if values["done"] and values["completed_at"] is None:
@@ -149,13 +162,26 @@ TAG_MAX = 64
 PROJECT_MAX = 200
 PRIORITIES = ("H", "M", "L")
 _PRIORITY_WORDS = {"h": "H", "high": "H", "m": "M", "medium": "M", "l": "L", "low": "L"}
-# Letters (any script), digits, '_', '-' and '.': \w is letters, digits and '_'.
-_TAG = re.compile(r"[\w.-]{1,64}")
-_SEGMENT = r"[\w-]+"
-_PROJECT = re.compile(rf"{_SEGMENT}(?:\.{_SEGMENT})*")
-# A project name as stored (the length is checked apart).
-PROJECT_TEXT = re.compile(rf"(?=[^\n]{{1,{PROJECT_MAX}}}(?:\n|$)){_PROJECT.pattern}")
+# Fast patterns for the common case, ASCII names; others are checked a character
+# at a time (_name_ok). A project is dot-separated parts of the same characters.
+_ASCII_TAG = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+_ASCII_SEGMENT = r"[A-Za-z0-9_-]+"
+_ASCII_PROJECT = re.compile(rf"{_ASCII_SEGMENT}(?:\.{_ASCII_SEGMENT})*")
+# A project name as stored, ASCII (the length is checked apart); others: is_project.
+PROJECT_TEXT = re.compile(rf"(?=[^\n]{{1,{PROJECT_MAX}}}(?:\n|$)){_ASCII_PROJECT.pattern}")
 TAG_CHARACTERS = "letters, digits, '_', '-' and '.'"
+
+
+def _name_ok(value: str, punctuation: str) -> bool:
+    """Letters of any script (with their combining marks, never first), decimal
+    digits, and `punctuation`."""
+    for character in value:
+        if character in punctuation:
+            continue
+        category = unicodedata.category(character)
+        if category[0] not in "LM" and category != "Nd":
+            return False
+    return not unicodedata.category(value[0]).startswith("M")
 
 
 def clean_priority(value: str) -> str | None:
@@ -170,7 +196,7 @@ def clean_priority(value: str) -> str | None:
 
 def clean_tag(value: str) -> str:
     """A tag exactly as given, or InvalidInput: 1 to 64 of TAG_CHARACTERS."""
-    if not isinstance(value, str) or not _TAG.fullmatch(value):
+    if not is_tag(value):
         raise InvalidInput(
             f"{value!r} is not a tag: use 1 to {TAG_MAX} {TAG_CHARACTERS} (no spaces)"
         )
@@ -186,17 +212,27 @@ def clean_project(value: str) -> str:
     """A project name: dot-separated segments of tag characters, at most 200 characters."""
     if len(value) > PROJECT_MAX:
         raise InvalidInput(f"project name is longer than {PROJECT_MAX} characters ({len(value)})")
-    if not _PROJECT.fullmatch(value):
+    if not is_project(value):
         raise InvalidInput(
-            f"{value!r} is not a project name: use dot-separated parts of {TAG_CHARACTERS} "
-            "(e.g. work.web)"
+            f"{value!r} is not a project name: use dot-separated parts of letters, digits, "
+            "'_' and '-' (e.g. work.web)"
         )
     return value
 
 
 def is_tag(value: Any) -> bool:
-    return isinstance(value, str) and _TAG.fullmatch(value) is not None
+    """Whether `value` is a tag: 1 to 64 of TAG_CHARACTERS."""
+    if not isinstance(value, str) or not 0 < len(value) <= TAG_MAX:
+        return False
+    if value.isascii():
+        return _ASCII_TAG.fullmatch(value) is not None
+    return _name_ok(value, "_.-")
 
 
 def is_project(value: Any) -> bool:
-    return isinstance(value, str) and len(value) <= PROJECT_MAX and bool(_PROJECT.fullmatch(value))
+    """Whether `value` is a project name (see clean_project)."""
+    if not isinstance(value, str) or not 0 < len(value) <= PROJECT_MAX:
+        return False
+    if value.isascii():
+        return _ASCII_PROJECT.fullmatch(value) is not None
+    return all(part and _name_ok(part, "_-") for part in value.split("."))

@@ -25,6 +25,8 @@ from taskcli.domain.validation import (
     TAGS_TEXT,
     check_stored,
     is_listed_time,
+    is_project,
+    tags_ok,
     tags_sorted,
 )
 from taskcli.render.output import write
@@ -115,18 +117,20 @@ def _columns(*kinds: str) -> list[Any]:
 
 
 _TIMES, _OPTIONAL_TIMES = _columns("time"), _columns("optional time")
-# The attributes' columns and the form of a block of their values joined by newlines.
+# The attributes' columns: the form of a block of their values joined by newlines
+# (ASCII names: the fast check), and the check of one value (any name).
 _FORMS = [
     (
         itemgetter(PUBLIC_FIELDS.index(name)),
         re.compile(f"(?:(?:{form.pattern})\n)*(?:{form.pattern})"),
+        check,
     )
-    for name, form in {
-        "due": DUE_TEXT,
-        "priority": PRIORITY_TEXT,
-        "project": PROJECT_TEXT,
-        "tags": TAGS_TEXT,
-    }.items()
+    for name, form, check in [
+        ("due", DUE_TEXT, DUE_TEXT.fullmatch),
+        ("priority", PRIORITY_TEXT, PRIORITY_TEXT.fullmatch),
+        ("project", PROJECT_TEXT, is_project),
+        ("tags", TAGS_TEXT, tags_ok),
+    ]
 ]
 _UUID = itemgetter(PUBLIC_FIELDS.index("uuid"))
 _UUID_CHARACTERS = re.compile(r"[0-9a-f\n-]*")
@@ -172,8 +176,9 @@ def check_rows(rows: list[Any]) -> None:
             all(map(isinstance, map(column, rows), repeat((str, type(None)))))
             for column in _OPTIONAL_TEXTS
         )
+        and set(map(_DONE, rows)) <= {0, 1}
         and list(map(bool, map(_DONE, rows))) == list(map(_is_set, map(_COMPLETED, rows)))
-        and all(_all_match(column, form, rows) for column, form in _FORMS)
+        and all(_all_match(column, form, check, rows) for column, form, check in _FORMS)
         and all(tags_sorted(tags) for tags in set(map(_TAGS, rows)) if ", " in tags)
         and _uuids_ok(list(map(_UUID, rows)))
     ):
@@ -181,10 +186,11 @@ def check_rows(rows: list[Any]) -> None:
             check_stored(row, is_listed_time)
 
 
-def _all_match(column: Any, form: re.Pattern[str], rows: list[Any]) -> bool:
+def _all_match(column: Any, form: re.Pattern[str], check: Any, rows: list[Any]) -> bool:
     """Whether every value set in a column has its form: one match over its distinct
     values (few: dues, priorities, projects, tags repeat), joined by newlines (no
-    form allows a newline, so the count of lines must agree)."""
+    form allows a newline, so the count of lines must agree); where that fails (a
+    name in another script), each distinct value is checked."""
     values = set(map(column, rows))
     values.discard(None)
     if not values:
@@ -192,7 +198,9 @@ def _all_match(column: Any, form: re.Pattern[str], rows: list[Any]) -> bool:
     if not all(map(isinstance, values, repeat(str))):
         return False
     joined = "\n".join(values)
-    return joined.count("\n") == len(values) - 1 and form.fullmatch(joined) is not None
+    if joined.count("\n") == len(values) - 1 and form.fullmatch(joined) is not None:
+        return True
+    return all(check(value) for value in values)
 
 
 def _uuids_ok(uuids: list[Any]) -> bool:

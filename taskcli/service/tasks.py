@@ -29,8 +29,8 @@ from sqlmodel import Session
 from taskcli.domain.clock import Clock, system_clock
 from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuid
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
-from taskcli.domain.validation import tags_text
-from taskcli.errors import InvalidInput, TaskNotFound
+from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
+from taskcli.errors import DamagedTask, InvalidInput, TaskNotFound
 from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
 
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
@@ -66,8 +66,11 @@ _SORT_COLUMNS: dict[str, tuple[Any, bool]] = {
     "due": (Task.due_at, True),
     "priority": (_PRIORITY_RANK, True),
     "title": (Task.title.collate("NOCASE"), False),
-    "project": (Task.project, True),
+    "project": (Task.project.collate("NOCASE"), True),
 }
+# Bytes of search text LIKE is used for: SQLite refuses patterns over 50,000 bytes
+# (SQLITE_LIMIT_LIKE_PATTERN_LENGTH), and escaping may double the text.
+_LIKE_LIMIT = 20_000
 # `tasks next`: soonest due first (so overdue first), then priority, then oldest.
 NEXT_ORDER = (SortKey("due"), SortKey("priority"), SortKey("created"))
 
@@ -291,7 +294,22 @@ class TaskService:
         if engine is None:
             return []
         with self.store.session(engine, write=False) as session:
-            return self.store.tag_counts(session)
+            tag_sets = self.store.tag_sets(session)
+            counts: dict[str, int] = {}
+            for tags, pending in tag_sets:
+                if not tags_ok(tags):
+                    raise self._damaged(session, Task.tags, tags, "a sorted set of tags")
+                for tag in stored_tags(tags):
+                    counts[tag] = counts.get(tag, 0) + pending
+        return sorted(counts.items())
+
+    @staticmethod
+    def _damaged(session: Session, column: Any, value: Any, expected: str) -> DamagedTask:
+        """The error naming the first task whose `column` holds `value`."""
+        task_id = session.execute(
+            select(Task.id).where(type_coerce(column, String) == value).order_by(Task.id).limit(1)
+        ).scalar()
+        return DamagedTask(task_id, column.key, value, expected)
 
     def project_counts(self) -> list[tuple[str, int]]:
         """Every project in use and each project above one, by name, with how many
@@ -306,6 +324,9 @@ class TaskService:
         )
         with self.store.session(engine, write=False) as session:
             rows = session.execute(statement).all()
+            for project, _pending in rows:
+                if not is_project(project):
+                    raise self._damaged(session, Task.project, project, "a project name")
         counts: dict[str, int] = {}
         for project, pending in rows:
             parts = project.split(".")
@@ -396,10 +417,12 @@ def _contains(column: Any, folded: str) -> Any:
     text (nearly all) is matched by SQLite's own LIKE, whose case-insensitivity is
     casefolding for ASCII; any other text by Python's casefold, which SQLite lacks.
     LIKE's wildcards in the text are escaped: it is matched literally."""
+    by_python = getattr(func, SEARCH_FUNCTION)(column, folded)
+    if len(folded.encode("utf-8", "surrogatepass")) > _LIKE_LIMIT:
+        return by_python  # longer than SQLite allows a LIKE pattern to be
     ascii_only = func.length(column) == func.length(cast(column, LargeBinary))
     by_like = and_(ascii_only, column.contains(folded, autoescape=True))
-    by_python = and_(~ascii_only, getattr(func, SEARCH_FUNCTION)(column, folded))
-    return or_(by_like, by_python)
+    return or_(by_like, and_(~ascii_only, by_python))
 
 
 def _order(keys: Sequence[SortKey]) -> list[Any]:

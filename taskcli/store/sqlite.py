@@ -18,7 +18,6 @@ upgrade a database.
 from __future__ import annotations
 
 import errno
-import json
 import os
 import sqlite3
 import stat
@@ -600,17 +599,13 @@ class SQLiteStore:
         return last
 
     @staticmethod
-    def tag_counts(session: Session) -> list[tuple[str, int]]:
-        """(tag, pending tasks with it) for every tag in use, sorted by code point:
-        counted per set of tags (from the (tags, done) index), then per tag."""
+    def tag_sets(session: Session) -> list[tuple[Any, int]]:
+        """(stored tags, pending tasks with exactly those) for every set of tags in
+        use: read from the (tags, done) index alone."""
         rows = session.connection().exec_driver_sql(
             "SELECT tags, sum(done = 0) FROM task WHERE tags != '[]' GROUP BY tags"
         )
-        counts: dict[str, int] = {}
-        for tags, pending in rows:
-            for tag in json.loads(tags):
-                counts[tag] = counts.get(tag, 0) + pending
-        return sorted(counts.items())
+        return [(tags, pending) for tags, pending in rows]
 
     def stream(self, engine: Engine, statement: Any, row: Callable[[tuple], Any]) -> Iterator[Any]:
         """Rows straight from the driver's cursor, inside one read transaction, each
