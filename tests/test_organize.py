@@ -574,3 +574,16 @@ def test_project_sort_ignores_ascii_case(cli):
     for project in ("Zeta", "alpha", "Beta"):
         cli.ok("add", project, "-P", project)
     assert titles(cli, "--sort", "project") == ["alpha", "Beta", "Zeta"]
+
+
+def test_a_long_table_shows_the_columns_of_tasks_beyond_its_first_rows(cli, monkeypatch):
+    """A long listing sizes its columns before it has seen every row: the columns
+    of attributes come from one query over the whole listing."""
+    monkeypatch.setattr(render.table, "_PREVIEW_ROWS", 5)
+    cli.ok("add", "-", input="".join(f"t{n}\n" for n in range(20)))
+    assert _table(cli, monkeypatch).splitlines()[0].split() == ["ID", "Done", "Title", "Age"]
+    cli.ok("edit", "18", "-t", "late", "--due", "2030-01-01")
+    header = _table(cli, monkeypatch).splitlines()[0].split()
+    assert header == ["ID", "Done", "Title", "Due", "Tags", "Age"]
+    limited = _table(cli, monkeypatch, "--limit", "10").splitlines()[0].split()
+    assert limited == ["ID", "Done", "Title", "Age"]

@@ -175,19 +175,17 @@ IdsArgument = Annotated[
     list[int],
     typer.Argument(parser=parse_id, metavar="ID", show_default=False, autocompletion=complete_id),
 ]
-TagsOption = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", "-t", help="A tag (repeat for more).", metavar="TAG", autocompletion=complete_tag
-    ),
-]
-ProjectOption = Annotated[
-    str | None,
-    typer.Option(
-        "--project",
-        "-P",
-        help="Project: dot-separated parts, e.g. work.web.",
-        metavar="NAME",
-        autocompletion=complete_project,
-    ),
-]
+
+
+def tag_option(help: str, *names: str) -> Any:
+    """An option that takes tags (repeatable), completing the names in use."""
+    return typer.Option(
+        *(names or ("--tag", "-t")), help=help, metavar="TAG", autocompletion=complete_tag
+    )
+
+
+def project_option(help: str) -> Any:
+    """The --project/-P option, completing the projects in use."""
+    return typer.Option(
+        "--project", "-P", help=help, metavar="NAME", autocompletion=complete_project
+    )

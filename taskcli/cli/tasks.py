@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Annotated, Any, BinaryIO
 
 import typer
@@ -14,22 +14,20 @@ from taskcli.cli.params import (
     IdArgument,
     IdsArgument,
     JsonOption,
-    ProjectOption,
-    TagsOption,
     app_context,
     check_search,
-    complete_project,
-    complete_tag,
     count_parser,
     due_bound,
     is_none,
     parse_due,
     parse_priority,
+    project_option,
+    tag_option,
 )
 from taskcli.errors import Aborted, HandBack, InvalidInput
 
 if TYPE_CHECKING:
-    from taskcli.domain.models import TaskCreate
+    pass
 
 DUE_HELP = (
     "When it is due: 2026-12-01, '2026-12-01 17:00' (local; or with Z/+01:00), today, "
@@ -60,8 +58,10 @@ def add(
     ] = None,
     due: Annotated[str | None, typer.Option("--due", help=DUE_HELP, metavar="WHEN")] = None,
     priority: PriorityOption = None,
-    tag: TagsOption = None,
-    project: ProjectOption = None,
+    tag: Annotated[list[str] | None, tag_option("A tag (repeat for more).")] = None,
+    project: Annotated[
+        str | None, project_option("Project: dot-separated parts, e.g. work.web.")
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
     """Add a task, or many from stdin with '-' (the options apply to each).
@@ -70,7 +70,6 @@ def add(
 
     Example: tasks add buy milk -d "two litres" --due tomorrow -p H -t shop
     """
-    from functools import partial
 
     from taskcli.domain.models import TaskCreate
 
@@ -84,11 +83,13 @@ def add(
     if title == ["-"]:
         if description is not None:
             raise InvalidInput("--description cannot be used with '-' (one title per line)")
-        TaskCreate(title="-", **attributes)  # the options are checked before input is read
+        # The options are checked once, before any input is read; each line then
+        # needs only its title checked.
+        shared = TaskCreate(title="-", **attributes)
         _before_terminal_input(ctx)
         with render.progress("Adding tasks") as update:
-            titles = _read_titles(_stdin_bytes(), partial(TaskCreate, **attributes), update)
-            added = service.add_many(titles, progress=update)
+            titles = _read_titles(_stdin_bytes(), update)
+            added = service.add_titles(titles, shared, progress=update)
         if json_:
             render.json_array(added)
         else:
@@ -121,11 +122,11 @@ def _stdin_bytes() -> BinaryIO:
     return getattr(sys.stdin, "buffer", sys.stdin)
 
 
-def _read_titles(
-    lines: BinaryIO, model: Callable[..., TaskCreate], progress: render.Progress
-) -> Iterator[TaskCreate]:
-    """One validated task per non-blank line; an invalid line is named by its number.
+def _read_titles(lines: BinaryIO, progress: render.Progress) -> Iterator[str]:
+    """One clean title per non-blank line; an invalid line is named by its number.
     `progress(lines read, None)` is called every few thousand lines."""
+    from taskcli.domain.validation import clean_title
+
     for number, raw in enumerate(lines, start=1):
         if number % 5000 == 0:
             progress(number, None)
@@ -135,7 +136,7 @@ def _read_titles(
         if not text.strip():
             continue
         try:
-            yield model(title=text)
+            yield clean_title(text)
         except InvalidInput as error:
             raise InvalidInput(f"line {number}: {error}") from None
 
@@ -146,32 +147,15 @@ def list_(
     done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
     tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tag",
-            "-t",
-            help="Only tasks with this tag (repeat: with all of them).",
-            metavar="TAG",
-            autocompletion=complete_tag,
-        ),
+        list[str] | None, tag_option("Only tasks with this tag (repeat: with all of them).")
     ] = None,
     no_tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--no-tag",
-            help="Only tasks without this tag (repeatable).",
-            metavar="TAG",
-            autocompletion=complete_tag,
-        ),
+        list[str] | None, tag_option("Only tasks without this tag (repeatable).", "--no-tag")
     ] = None,
     project: Annotated[
         str | None,
-        typer.Option(
-            "--project",
-            "-P",
-            help="Only tasks in this project or below it (work: work, work.web; not workshop).",
-            metavar="NAME",
-            autocompletion=complete_project,
+        project_option(
+            "Only tasks in this project or below it (work: work, work.web; not workshop)."
         ),
     ] = None,
     priority: Annotated[
@@ -327,32 +311,9 @@ def edit(
     priority: Annotated[
         str | None, typer.Option("--priority", "-p", help="H, M, L, or none.", metavar="P")
     ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tag",
-            "-t",
-            help="Add a tag (repeatable).",
-            metavar="TAG",
-            autocompletion=complete_tag,
-        ),
-    ] = None,
-    untag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--untag", help="Remove a tag (repeatable).", metavar="TAG", autocompletion=complete_tag
-        ),
-    ] = None,
-    project: Annotated[
-        str | None,
-        typer.Option(
-            "--project",
-            "-P",
-            help="New project, or none.",
-            metavar="NAME",
-            autocompletion=complete_project,
-        ),
-    ] = None,
+    tag: Annotated[list[str] | None, tag_option("Add a tag (repeatable).")] = None,
+    untag: Annotated[list[str] | None, tag_option("Remove a tag (repeatable).", "--untag")] = None,
+    project: Annotated[str | None, project_option("New project, or none.")] = None,
     done: Annotated[bool, typer.Option("--done", help="Mark the tasks done.")] = False,
     not_done: Annotated[bool, typer.Option("--not-done", help="Mark the tasks not done.")] = False,
     json_: JsonOption = False,

@@ -9,12 +9,13 @@ Adding a field is one edit here plus an Alembic revision.
 
 from __future__ import annotations
 
+import os
 import uuid
 from datetime import datetime
 from typing import Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import field_validator
-from sqlalchemy import Index, String, TypeDecorator, event
+from sqlalchemy import Index, String, TypeDecorator, event, text
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -76,6 +77,19 @@ def new_uuid() -> str:
     return str(uuid.uuid4())
 
 
+def new_uuids(count: int) -> list[str]:
+    """`count` random RFC 4122 (version 4) uuids in text form, from one read of the
+    system's random source: what uuid4() makes, at a fraction of its cost per uuid
+    (a bulk add of 100,000 tasks would spend 0.4 s in uuid4 alone)."""
+    digits = os.urandom(16 * count).hex()
+    variant = "89ab89ab89ab89ab"  # the two variant bits set to 10, by the random digit
+    return [
+        f"{d[:8]}-{d[8:12]}-4{d[13:16]}-{variant[int(d[16], 16)]}{d[17:20]}-{d[20:32]}"
+        for start in range(0, 32 * count, 32)
+        for d in (digits[start : start + 32],)
+    ]
+
+
 class TaskBase(SQLModel):
     """What a caller may set, with its limits."""
 
@@ -132,8 +146,9 @@ class Task(TaskRead, table=True):
     __table_args__ = (
         Index("ix_task_done_id", "done", "id"),
         Index("ix_task_uuid", "uuid", unique=True),
-        Index("ix_task_project_done", "project", "done"),
-        Index("ix_task_tags_done", "tags", "done"),
+        # Partial (see migration 0002): `tasks projects` and `tasks tags` count from them.
+        Index("ix_task_project_done", "project", "done", sqlite_where=text("project IS NOT NULL")),
+        Index("ix_task_tags_done", "tags", "done", sqlite_where=text("tags != '[]'")),
         {"sqlite_autoincrement": True},
     )
 

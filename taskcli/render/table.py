@@ -181,7 +181,7 @@ def _table(
             "".join(
                 [
                     f"{plain_start}{task.id:>{id_width}}{plain_end}{task.title:<{title_width}}"
-                    f"{plain_attributes(task)}"
+                    f"{plain_attributes(task) if names else ''}"
                     f"{age_start}{age(task.created_at, now):>{age_width}}{age_end}"
                     if not task.done
                     and len(task.title) <= title_width

@@ -27,7 +27,7 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
-from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuid
+from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuids
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
 from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
 from taskcli.errors import DamagedTask, InvalidInput, TaskNotFound
@@ -164,34 +164,63 @@ class TaskService:
         producer never holds up other writers. `progress(done, total)` is called
         every few thousand rows.
         """
+        # Items of one bulk add mostly share their attributes: each distinct one is
+        # put in its stored form once.
+        tag_forms: dict[tuple[str, ...], str] = {}
         values = [
             (
                 item.title,
                 item.description,
-                new_uuid(),
-                None if item.due is None else item.due.public,
-                None if item.due is None else item.due.at,
+                item.due,
                 item.priority,
-                tags_text(item.tags),
+                tag_forms.get(tags) or tag_forms.setdefault(tags, tags_text(tags)),
                 item.project,
             )
             for item in items
+            for tags in (tuple(item.tags),)
         ]
+        return self._insert(values, progress)
+
+    def add_titles(
+        self, titles: Iterable[str], shared: TaskCreate, progress: Progress | None = None
+    ) -> list[TaskRow]:
+        """add_many for tasks that differ only by their titles (`tasks add -`): each
+        gets `shared`'s attributes and description. The titles must be clean
+        (domain.validation.clean_title); no model is made per title."""
+        common = (
+            shared.description,
+            shared.due,
+            shared.priority,
+            tags_text(shared.tags),
+            shared.project,
+        )
+        return self._insert([(title, *common) for title in titles], progress)
+
+    def _insert(self, values: list[tuple[Any, ...]], progress: Progress | None) -> list[TaskRow]:
+        """Insert (title, description, due, priority, stored tags, project) rows in one
+        transaction, with new uuids and the clock's time."""
+        due_forms: dict[Any, tuple[Any, Any]] = {None: (None, None)}
         if not values:
             return []
         total = len(values)
+        uuids = new_uuids(total)
         report = progress or (lambda done, total: None)
         engine = self.store.open(write=True)
         with self.store.session(engine, write=True) as session:
             stored, created = self.store.stored_time(engine, _TABLE, self.clock())
+            for due in {value[2] for value in values} - {None}:
+                due_forms[due] = (due.public, self.store.stored_time(engine, _TABLE, due.at)[0])
 
             def rows() -> Iterator[tuple[Any, ...]]:
-                store_time = partial(self.store.stored_time, engine, _TABLE)
-                for done, (title, description, uuid, due, at, *rest) in enumerate(values):
+                for done, (title, description, due, priority, tags, project) in enumerate(values):
+                    uuid = uuids[done]
                     if done % _BATCH == 0:
                         report(done, total)
-                    due_at = None if at is None else store_time(at)[0]
-                    yield (title, description, False, stored, stored, uuid, due, due_at, *rest)
+                    public, due_at = due_forms[due]
+                    yield (
+                        title, description, False, stored, stored, uuid, public, due_at,
+                        priority, tags, project,
+                    )  # fmt: skip
 
             last = self.store.insert_many(session, _TABLE, _INSERTED, rows())
             session.commit()
@@ -199,9 +228,22 @@ class TaskService:
         first = last - total + 1
         return [
             TaskRow(
-                first + offset, title, description, False, created, created, None, uuid, due, *rest
+                first + offset,
+                title,
+                description,
+                False,
+                created,
+                created,
+                None,
+                uuid,
+                due_forms[due][0],
+                priority,
+                tags,
+                project,
             )
-            for offset, (title, description, uuid, due, _at, *rest) in enumerate(values)
+            for offset, ((title, description, due, priority, tags, project), uuid) in enumerate(
+                zip(values, uuids, strict=True)
+            )
         ]
 
     def get(self, task_id: int) -> Task:
@@ -230,7 +272,7 @@ class TaskService:
         return Listing(
             self.store.stream(engine, statement, _as_task_row),
             partial(self._highest_id, engine),
-            partial(self._attributes, engine, statement),
+            partial(self._attributes, engine, statement, query),
         )
 
     def next_tasks(self, limit: int) -> Listing:
@@ -276,16 +318,24 @@ class TaskService:
             )
         return conditions
 
-    def _attributes(self, engine: Engine, statement: Any) -> set[str]:
-        listed = statement.subquery()
+    def _attributes(self, engine: Engine, statement: Any, query: TaskQuery) -> set[str]:
+        if query.limit is None and not query.offset:
+            # Over the table itself, with the listing's filters: no order, no columns.
+            source, where = Task, statement.whereclause
+            columns = {name: getattr(Task, name) for name in ATTRIBUTES}
+        else:
+            listed = statement.subquery()
+            source, where = listed, None
+            columns = {name: listed.c[name] for name in ATTRIBUTES}
         present = [
-            func.max(listed.c.tags != "[]")
-            if name == "tags"
-            else func.max(listed.c[name].is_not(None))
-            for name in ATTRIBUTES
+            func.max(type_coerce(column, String) != "[]" if name == "tags" else column.is_not(None))
+            for name, column in columns.items()
         ]
+        aggregate = select(*present).select_from(source)
+        if where is not None:
+            aggregate = aggregate.where(where)
         with self.store.session(engine, write=False) as session:
-            row = session.execute(select(*present)).one()
+            row = session.execute(aggregate).one()
         return {name for name, has in zip(ATTRIBUTES, row, strict=True) if has}
 
     def tag_counts(self) -> list[tuple[str, int]]:
