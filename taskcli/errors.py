@@ -80,6 +80,12 @@ class DamagedTask(StorageError):
         )
 
 
+class CannotUndo(TaskCliError):
+    """There is nothing to undo or redo, or a task was changed outside the history."""
+
+    exit_code = ExitCode.FAILED
+
+
 class OutputError(TaskCliError):
     """Standard output cannot be written (e.g. the disk it goes to is full)."""
 

@@ -4,10 +4,11 @@ app       the Typer app, its help, the one error edge, running a command
 params    parameters shared by the commands
 tasks     add, list, show, done, reopen, edit, rm, path
 organize  next, tags, projects
+history   undo, redo, history [show]
 server    tasks server status | stop
 """
 
-from taskcli.cli import organize, server, tasks  # noqa: F401  (the commands register on app)
+from taskcli.cli import history, organize, server, tasks  # noqa: F401  (the commands register on app)
 from taskcli.cli.app import app, command, examples, run, run_guarded
 
 __all__ = ["app", "command", "examples", "run", "run_guarded"]

@@ -86,6 +86,9 @@ class TasksGroup(_Help, TyperGroup):
         **extra: Any,
     ) -> Any:
         render.tolerate_unencodable_output()
+        from taskcli.cli.context import COMMAND_LINE
+
+        COMMAND_LINE.set(tuple(sys.argv[1:] if args is None else args))
         code = run_guarded(
             lambda: super(TasksGroup, self).main(
                 args, prog_name, complete_var, standalone_mode=False, **extra

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from pathlib import Path
@@ -15,6 +17,10 @@ if TYPE_CHECKING:
     from taskcli.service import TaskService
 
 DB_ENV = "TASKS_DB"
+HISTORY_ENV = "TASKS_HISTORY"
+# The command line being run (the arguments after `tasks`), as the TasksGroup saw
+# it: what the operations log records a change as.
+COMMAND_LINE: ContextVar[tuple[str, ...]] = ContextVar("command_line", default=())
 APP_NAME = "taskcli"
 
 
@@ -26,6 +32,22 @@ def default_db_path() -> Path:
     import platformdirs
 
     return platformdirs.user_data_path(APP_NAME) / "tasks.db"
+
+
+def history_size() -> int:
+    """How many operations the log keeps: TASKS_HISTORY, else 1,000."""
+    from taskcli.domain.log import DEFAULT_KEEP
+
+    text = os.environ.get(HISTORY_ENV, "").strip()
+    if not text:
+        return DEFAULT_KEEP
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 10**9):
+        from taskcli.errors import InvalidInput
+
+        raise InvalidInput(
+            f"{HISTORY_ENV}={text!r} is not a number of operations to keep (1 to 1000000000)"
+        )
+    return int(text)
 
 
 @dataclass
@@ -86,5 +108,8 @@ class AppContext:
                 if self.busy_timeout is None
                 else SQLiteStore(path, busy_timeout=self.busy_timeout)
             )
-            self._service = TaskService(store, clock=self.clock)
+            from taskcli.service.log import OperationLog
+
+            log = OperationLog(shlex.join(COMMAND_LINE.get()), history_size())
+            self._service = TaskService(store, clock=self.clock, log=log)
         return self._service

@@ -39,13 +39,16 @@ _LAZY = {
     "task_detail": "table",
     "task_list": "table",
     "name_counts": "table",
+    "undone": "history",
+    "history_list": "history",
+    "operation_detail": "history",
 }
 
 
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("json_output", "table"):
+    if name in ("json_output", "table", "history"):
         return importlib.import_module(f"taskcli.render.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(f"taskcli.render.{_LAZY[name]}"), name)
@@ -64,6 +67,7 @@ __all__ = [
     "confirm_delete",
     "confirmations",
     "error",
+    "history_list",
     "is_terminal",
     "json_array",
     "json_object",
@@ -71,6 +75,7 @@ __all__ = [
     "line",
     "literal",
     "name_counts",
+    "operation_detail",
     "progress",
     "server_status",
     "servers_stopped",
@@ -79,5 +84,6 @@ __all__ = [
     "task_list",
     "timestamp",
     "tolerate_unencodable_output",
+    "undone",
     "writing",
 ]

@@ -27,10 +27,12 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
+from taskcli.domain.log import ADDED, AFTER, BEFORE, CHANGED, DEFAULT_KEEP, DELETED, Operation
 from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuids
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
 from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
-from taskcli.errors import DamagedTask, InvalidInput, TaskNotFound
+from taskcli.errors import CannotUndo, DamagedTask, InvalidInput, TaskNotFound
+from taskcli.service.log import OperationLog, Undone
 from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
 
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
@@ -112,8 +114,14 @@ class TaskService:
     """Tasks in one store, stamped with the times an injected clock gives."""
 
     def __init__(
-        self, store: SQLiteStore | str | PathLike[str], clock: Clock = system_clock
+        self,
+        store: SQLiteStore | str | PathLike[str],
+        clock: Clock = system_clock,
+        log: OperationLog | None = None,
     ) -> None:
+        # What the operations log records each change as (the command line), and
+        # how many operations it keeps.
+        self.log = log or OperationLog("", DEFAULT_KEEP)
         self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
         self.clock = clock
 
@@ -152,6 +160,8 @@ class TaskService:
             if data.due is not None:
                 task.due, task.due_at = data.due.public, data.due.at
             session.add(task)
+            session.flush()
+            self.log.start(session, ADDED, now, 1, task.id, task.id)
             session.commit()
         return task
 
@@ -207,7 +217,8 @@ class TaskService:
         report = progress or (lambda done, total: None)
         engine = self.store.open(write=True)
         with self.store.session(engine, write=True) as session:
-            stored, created = self.store.stored_time(engine, _TABLE, self.clock())
+            now = self.clock()
+            stored, created = self.store.stored_time(engine, _TABLE, now)
             for due in {value[2] for value in values} - {None}:
                 due_forms[due] = (due.public, self.store.stored_time(engine, _TABLE, due.at)[0])
 
@@ -223,9 +234,10 @@ class TaskService:
                     )  # fmt: skip
 
             last = self.store.insert_many(session, _TABLE, _INSERTED, rows())
+            first = last - total + 1
+            self.log.start(session, ADDED, now, total, first, last)
             session.commit()
         report(total, total)
-        first = last - total + 1
         return [
             TaskRow(
                 first + offset,
@@ -396,13 +408,26 @@ class TaskService:
         with self.store.session(engine, write=True) as session:
             now = self.clock()
             tasks = self._fetch(session, ids)
-            for task in tasks:
-                if task.done != done:
-                    task.done = done
-                    task.completed_at = now if done else None
-                    task.updated_at = now
+            with session.no_autoflush:
+                changed = [task.id for task in tasks if task.done != done]
+                for task in tasks:
+                    if task.done != done:
+                        task.done = done
+                        task.completed_at = now if done else None
+                        task.updated_at = now
+                self._log_change(session, now, changed)
             session.commit()
         return tasks
+
+    def _log_change(self, session: Session, now: Any, changed: list[int]) -> None:
+        """Record the change of these tasks, made to their objects but not yet
+        flushed: the log keeps them as stored before and after."""
+        if not changed:
+            return
+        seq = self.log.start(session, CHANGED, now, len(changed))
+        self.log.keep_rows(session, seq, BEFORE, changed)
+        session.flush()
+        self.log.keep_rows(session, seq, AFTER, changed)
 
     def update(self, ids: Iterable[int], changes: TaskUpdate) -> list[Task]:
         """Change only the fields set in `changes` on every task (all or none); an empty
@@ -421,9 +446,13 @@ class TaskService:
         with self.store.session(engine, write=True) as session:
             now = self.clock()
             tasks = self._fetch(session, ids)
-            for task in tasks:
-                if _apply(task, fields, added, removed, now):
-                    task.updated_at = now
+            with session.no_autoflush:
+                changed = []
+                for task in tasks:
+                    if _apply(task, fields, added, removed, now):
+                        task.updated_at = now
+                        changed.append(task.id)
+                self._log_change(session, now, changed)
             session.commit()
         return tasks
 
@@ -433,10 +462,47 @@ class TaskService:
         engine = self.store.open_existing(ids, write=True)
         with self.store.session(engine, write=True) as session:
             tasks = self._fetch(session, ids)
+            seq = self.log.start(session, DELETED, self.clock(), len(ids))
+            self.log.keep_rows(session, seq, BEFORE, ids)
             for task in tasks:
                 session.delete(task)
             session.commit()
         return tasks
+
+    # -- the operations log -----------------------------------------------------------
+
+    def undo(self) -> Undone:
+        """Revert the newest operation not undone, all or nothing."""
+        return self._undo_or_redo(self.log.undo)
+
+    def redo(self) -> Undone:
+        """Re-apply the operation undone last, all or nothing."""
+        return self._undo_or_redo(self.log.redo)
+
+    def _undo_or_redo(self, act: Callable[[Session], Undone]) -> Undone:
+        engine = self.store.open(write=True, create=False)
+        if engine is None:
+            raise CannotUndo("nothing to undo" if act == self.log.undo else "nothing to redo")
+        with self.store.session(engine, write=True) as session:
+            done = act(session)
+            session.commit()
+        return done
+
+    def history(self, limit: int | None = None) -> list[Operation]:
+        """The operations in the log, newest first."""
+        engine = self.store.open(write=False)
+        if engine is None:
+            return []
+        with self.store.session(engine, write=False) as session:
+            return self.log.history(session, limit)
+
+    def operation(self, seq: int) -> tuple[Operation, list[tuple[int, Any, Any]]]:
+        """One operation and each task it touched, before and after."""
+        engine = self.store.open(write=False)
+        if engine is None:
+            raise CannotUndo(f"there is no operation #{seq} in the history")
+        with self.store.session(engine, write=False) as session:
+            return self.log.detail(session, seq)
 
 
 def _apply(

@@ -1,0 +1,60 @@
+"""The operations log: what `tasks undo`, `tasks redo` and `tasks history` read.
+
+Every command that changes tasks records one Operation in the same transaction.
+An add records only the range of ids it made (a bulk add of 100,000 tasks costs
+one row); a change or a delete keeps the rows it touched, as stored, in
+`operation_row`: before (to undo) and after (to redo). An undone add keeps the
+rows it removed there (phase 'after'), so that redo can put them back exactly.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Column, Integer, String, Table
+from sqlmodel import Field, SQLModel
+
+from taskcli.domain.models import StoredTime, Task
+
+# What an operation did: made tasks (a range of ids), changed them, deleted them.
+ADDED, CHANGED, DELETED = "add", "change", "rm"
+BEFORE, AFTER = "before", "after"
+# Operations kept unless TASKS_HISTORY says otherwise.
+DEFAULT_KEEP = 1000
+
+
+class Operation(SQLModel, table=True):
+    """One command that changed tasks."""
+
+    __tablename__ = "operation"
+    __table_args__ = ({"sqlite_autoincrement": True},)
+
+    seq: int | None = Field(default=None, primary_key=True)
+    at: datetime = Field(sa_type=StoredTime)
+    command: str
+    kind: str = Field(max_length=10)
+    count: int
+    first_id: int | None = None
+    last_id: int | None = None
+    undone: bool = False
+
+
+# A task as an operation saw it: the task table's columns, as stored, keyed by the
+# operation, the phase (before or after) and the task's id.
+TASK_COLUMNS: tuple[str, ...] = tuple(column.name for column in Task.__table__.columns)
+OPERATION_ROW = Table(
+    "operation_row",
+    SQLModel.metadata,
+    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("phase", String(6), primary_key=True),
+    *(
+        Column(
+            column.name,
+            column.type,
+            nullable=column.nullable,
+            primary_key=column.name == "id",
+            autoincrement=False,
+        )
+        for column in Task.__table__.columns
+    ),
+)

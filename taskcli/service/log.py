@@ -1,0 +1,289 @@
+"""The operations log: recording a command's changes, undoing and redoing them.
+
+Everything here runs inside the caller's write transaction (the service's), so an
+operation is recorded with its change, and an undo or a redo is all or nothing.
+Moving rows between the task table and the log is done by SQLite itself
+(INSERT ... SELECT over the task table's columns): exact, whatever a row holds,
+and fast for the 100,000 rows of a bulk add.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import insert, select, update
+from sqlmodel import Session
+
+from taskcli.domain.log import (
+    ADDED,
+    AFTER,
+    BEFORE,
+    CHANGED,
+    OPERATION_ROW,
+    TASK_COLUMNS,
+    Operation,
+)
+from taskcli.domain.models import Task
+from taskcli.errors import CannotUndo
+
+_COLUMNS = ", ".join(TASK_COLUMNS)
+_CHUNK = 500
+_OPERATION = Operation.__table__
+# A logged row that differs from the task as it is now (or whose task is gone).
+_DIFFERS = (
+    "SELECT o.id FROM operation_row AS o LEFT JOIN task AS t ON t.id = o.id "
+    "WHERE o.seq = ? AND o.phase = ? AND (t.id IS NULL OR NOT ("
+    + " AND ".join(f"t.{name} IS o.{name}" for name in TASK_COLUMNS)
+    + ")) ORDER BY o.id LIMIT 1"
+)
+
+
+@dataclass
+class Undone:
+    """What an undo or a redo did: the operation, and each task it touched as it is
+    now (`present`) or as it was when it went away (`removed`)."""
+
+    operation: Operation
+    present: list[Task]
+    removed: list[Task]
+    restored: bool  # whether the tasks were brought back (else: taken away or changed)
+
+
+class OperationLog:
+    """Records operations for one command line, keeping the newest `keep`."""
+
+    def __init__(self, command: str, keep: int) -> None:
+        self.command, self.keep = command, keep
+
+    # -- recording ------------------------------------------------------------------
+
+    def start(
+        self,
+        session: Session,
+        kind: str,
+        at: datetime,
+        count: int,
+        first_id: int | None = None,
+        last_id: int | None = None,
+    ) -> int:
+        """A new operation's sequence number. What could be redone is discarded (a
+        new change ends the redo chain) and the log is trimmed to `keep`."""
+        run = session.connection().exec_driver_sql
+        run("DELETE FROM operation_row WHERE seq IN (SELECT seq FROM operation WHERE undone)")
+        run("DELETE FROM operation WHERE undone")
+        result = session.execute(
+            insert(_OPERATION).values(
+                at=at,
+                command=self.command,
+                kind=kind,
+                count=count,
+                first_id=first_id,
+                last_id=last_id,
+                undone=False,
+            )
+        )
+        seq = result.inserted_primary_key[0]
+        cut = seq - self.keep
+        if cut > 0:
+            run("DELETE FROM operation_row WHERE seq <= ?", (cut,))
+            run("DELETE FROM operation WHERE seq <= ?", (cut,))
+        return seq
+
+    @staticmethod
+    def keep_rows(session: Session, seq: int, phase: str, ids: Sequence[int]) -> None:
+        """Copy these tasks, as stored now, into the log."""
+        run = session.connection().exec_driver_sql
+        for start in range(0, len(ids), _CHUNK):
+            chunk = list(ids[start : start + _CHUNK])
+            marks = ", ".join("?" * len(chunk))
+            run(
+                f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
+                f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id IN ({marks})",
+                (seq, phase, *chunk),
+            )
+
+    # -- undo and redo ----------------------------------------------------------------
+
+    def undo(self, session: Session) -> Undone:
+        operation = self._last(session, undone=False)
+        if operation is None:
+            raise CannotUndo("nothing to undo")
+        run = session.connection().exec_driver_sql
+        seq = operation.seq
+        if operation.kind == ADDED:
+            first, last = operation.first_id, operation.last_id
+            unchanged = run(
+                "SELECT count(*) FROM task WHERE id BETWEEN ? AND ? AND updated_at = "
+                "(SELECT at FROM operation WHERE seq = ?)",
+                (first, last, seq),
+            ).scalar()
+            if unchanged != operation.count:
+                task_id = _first_changed_in_range(session, operation)
+                raise _changed("undo", operation, task_id)
+            run(
+                f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
+                f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id BETWEEN ? AND ?",
+                (seq, AFTER, first, last),
+            )
+            run("DELETE FROM task WHERE id BETWEEN ? AND ?", (first, last))
+            done = Undone(operation, [], _logged(session, seq, AFTER), restored=False)
+        elif operation.kind == CHANGED:
+            self._require_as(session, operation, AFTER, "undo")
+            _replace(session, seq, AFTER, BEFORE)
+            done = Undone(operation, _tasks(session, seq, BEFORE), [], restored=True)
+        else:  # DELETED
+            ids = _logged_ids(session, seq, BEFORE)
+            if run(_exists(len(ids)), tuple(ids)).first() is not None:
+                raise _changed("undo", operation, None)
+            _put_back(session, seq, BEFORE)
+            done = Undone(operation, _tasks(session, seq, BEFORE), [], restored=True)
+        session.execute(update(_OPERATION).where(_OPERATION.c.seq == seq).values(undone=True))
+        operation.undone = True
+        return done
+
+    def redo(self, session: Session) -> Undone:
+        operation = self._last(session, undone=True)
+        if operation is None:
+            raise CannotUndo("nothing to redo")
+        run = session.connection().exec_driver_sql
+        seq = operation.seq
+        if operation.kind == ADDED:
+            _put_back(session, seq, AFTER)
+            run("DELETE FROM operation_row WHERE seq = ? AND phase = ?", (seq, AFTER))
+            present = _tasks_in_range(session, operation)
+            done = Undone(operation, present, [], restored=True)
+        elif operation.kind == CHANGED:
+            self._require_as(session, operation, BEFORE, "redo")
+            _replace(session, seq, BEFORE, AFTER)
+            done = Undone(operation, _tasks(session, seq, AFTER), [], restored=False)
+        else:  # DELETED
+            self._require_as(session, operation, BEFORE, "redo")
+            ids = _logged_ids(session, seq, BEFORE)
+            run(f"DELETE FROM task WHERE id IN ({', '.join('?' * len(ids))})", tuple(ids))
+            done = Undone(operation, [], _logged(session, seq, BEFORE), restored=False)
+        session.execute(update(_OPERATION).where(_OPERATION.c.seq == seq).values(undone=False))
+        operation.undone = False
+        return done
+
+    @staticmethod
+    def _last(session: Session, undone: bool) -> Operation | None:
+        """The operation an undo (the newest not undone) or a redo (the oldest
+        undone: the one undone last) acts on."""
+        order = Operation.seq.asc() if undone else Operation.seq.desc()
+        statement = select(Operation).where(Operation.undone.is_(undone)).order_by(order)
+        return session.execute(statement.limit(1)).scalars().first()
+
+    @staticmethod
+    def _require_as(session: Session, operation: Operation, phase: str, verb: str) -> None:
+        """Refuse unless every task the operation touched is as it left it (`phase`)."""
+        row = session.connection().exec_driver_sql(_DIFFERS, (operation.seq, phase)).first()
+        if row is not None:
+            raise _changed(verb, operation, row[0])
+
+    # -- reading ------------------------------------------------------------------------
+
+    @staticmethod
+    def history(session: Session, limit: int | None) -> list[Operation]:
+        statement = select(Operation).order_by(Operation.seq.desc())
+        if limit is not None:
+            statement = statement.limit(limit)
+        return list(session.execute(statement).scalars())
+
+    @staticmethod
+    def detail(session: Session, seq: int) -> tuple[Operation, list[tuple[int, Any, Any]]]:
+        """An operation and, for each task it touched, (id, before, after): Task
+        objects, None where the task did not exist."""
+        operation = session.get(Operation, seq)
+        if operation is None:
+            raise CannotUndo(f"there is no operation #{seq} in the history")
+        before = {task.id: task for task in _logged(session, seq, BEFORE)}
+        after = {task.id: task for task in _logged(session, seq, AFTER)}
+        if operation.kind == ADDED and not operation.undone:
+            after = {task.id: task for task in _tasks_in_range(session, operation)}
+        ids = sorted(set(before) | set(after))
+        return operation, [(task_id, before.get(task_id), after.get(task_id)) for task_id in ids]
+
+
+def _changed(verb: str, operation: Operation, task_id: int | None) -> CannotUndo:
+    what = f"task {task_id} has" if task_id is not None else "its tasks have"
+    return CannotUndo(
+        f"cannot {verb} #{operation.seq} ({operation.command}): {what} changed since, by a "
+        "change that is no longer in the history"
+    )
+
+
+def _exists(count: int) -> str:
+    return f"SELECT id FROM task WHERE id IN ({', '.join('?' * count)}) LIMIT 1"
+
+
+def _logged_ids(session: Session, seq: int, phase: str) -> list[int]:
+    rows = session.connection().exec_driver_sql(
+        "SELECT id FROM operation_row WHERE seq = ? AND phase = ? ORDER BY id", (seq, phase)
+    )
+    return [row[0] for row in rows]
+
+
+def _replace(session: Session, seq: int, old: str, new: str) -> None:
+    """Tasks as logged in phase `old` become as logged in phase `new`."""
+    session.connection().exec_driver_sql(
+        "DELETE FROM task WHERE id IN (SELECT id FROM operation_row WHERE seq = ? AND phase = ?)",
+        (seq, old),
+    )
+    _put_back(session, seq, new)
+
+
+def _put_back(session: Session, seq: int, phase: str) -> None:
+    session.connection().exec_driver_sql(
+        f"INSERT INTO task ({_COLUMNS}) SELECT {_COLUMNS} FROM operation_row "
+        "WHERE seq = ? AND phase = ? ORDER BY id",
+        (seq, phase),
+    )
+
+
+def _logged(session: Session, seq: int, phase: str) -> list[Task]:
+    """The tasks an operation logged in a phase, as Task objects."""
+    statement = (
+        select(*(OPERATION_ROW.c[name] for name in TASK_COLUMNS))
+        .where(OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase)
+        .order_by(OPERATION_ROW.c.id)
+    )
+    return [Task(**row._mapping) for row in session.execute(statement)]
+
+
+def _tasks(session: Session, seq: int, phase: str) -> list[Task]:
+    """The tasks an operation logged, as they are in the task table now."""
+    return _by_ids(session, _logged_ids(session, seq, phase))
+
+
+def _tasks_in_range(session: Session, operation: Operation) -> list[Task]:
+    statement = (
+        select(Task).where(Task.id.between(operation.first_id, operation.last_id)).order_by(Task.id)
+    )
+    return list(session.execute(statement).scalars())
+
+
+def _by_ids(session: Session, ids: Iterable[int]) -> list[Task]:
+    ids = list(ids)
+    found: list[Task] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        found += session.execute(select(Task).where(Task.id.in_(chunk))).scalars()
+    return sorted(found, key=lambda task: task.id)
+
+
+def _first_changed_in_range(session: Session, operation: Operation) -> int | None:
+    row = (
+        session.connection()
+        .exec_driver_sql(
+            "SELECT n.id FROM (WITH RECURSIVE r(id) AS (SELECT ? UNION ALL SELECT id + 1 FROM r "
+            "WHERE id < ?) SELECT id FROM r) AS n LEFT JOIN task AS t ON t.id = n.id "
+            "WHERE t.id IS NULL OR t.updated_at IS NOT (SELECT at FROM operation WHERE seq = ?) "
+            "ORDER BY n.id LIMIT 1",
+            (operation.first_id, operation.last_id, operation.seq),
+        )
+        .first()
+    )
+    return None if row is None else row[0]
