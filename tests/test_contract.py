@@ -157,3 +157,45 @@ def test_name_counts_shape(two_tasks, command):
     for item in output:
         assert list(item) == ["name", "pending"]
         assert isinstance(item["name"], str) and type(item["pending"]) is int
+
+
+OPERATION_FIELDS = {"seq": int, "at": str, "command": str, "count": int, "undone": bool}
+
+
+def assert_operation(obj: object) -> None:
+    assert isinstance(obj, dict)
+    assert set(OPERATION_FIELDS) <= set(obj), set(OPERATION_FIELDS) - set(obj)
+    for name, kind in OPERATION_FIELDS.items():
+        assert type(obj[name]) is kind, (name, obj[name])
+    assert RFC3339_UTC.match(obj["at"])
+
+
+def test_history_shape(two_tasks):
+    history = two_tasks.json("history")
+    assert isinstance(history, list) and len(history) == 3
+    for operation in history:
+        assert_operation(operation)
+
+
+@pytest.mark.parametrize("command", ["undo", "redo"])
+def test_undo_and_redo_shape(two_tasks, command):
+    two_tasks.ok("rm", "1", "--yes")
+    if command == "redo":
+        two_tasks.ok("undo")
+    output = two_tasks.json(command)
+    assert list(output) == ["operation", "tasks"]
+    assert_operation(output["operation"])
+    for task in output["tasks"]:
+        assert_task({name: value for name, value in task.items() if name != "deleted"})
+        assert type(task["deleted"]) is bool
+    assert output["tasks"][0]["deleted"] is (command == "redo")
+
+
+def test_history_show_shape(two_tasks):
+    output = two_tasks.json("history", "show", "3")
+    assert list(output) == ["operation", "tasks"]
+    assert_operation(output["operation"])
+    for task in output["tasks"]:
+        assert list(task) == ["id", "before", "after"]
+        for state in (task["before"], task["after"]):
+            assert state is None or assert_task(state) is None

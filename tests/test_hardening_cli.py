@@ -172,11 +172,13 @@ def test_help_shows_plain_metavars(cli, monkeypatch, command):
         ("next", "tasks next [OPTIONS]"),
         ("tags", "tasks tags [OPTIONS]"),
         ("projects", "tasks projects [OPTIONS]"),
+        ("undo", "tasks undo [OPTIONS]"),
+        ("history show", "tasks history show [OPTIONS] N"),
         ("list", "tasks list [OPTIONS]"),
     ],
 )
 def test_usage_lines_read_like_the_readme(cli, monkeypatch, command, usage):
-    out = _help(cli, monkeypatch, command)
+    out = _help(cli, monkeypatch, *command.split())
     assert re.search(rf"Usage: {re.escape(usage)}\s*\n", out), out
     # The Arguments panel names each argument as the usage line does.
     named = usage.split()[-1]

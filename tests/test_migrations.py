@@ -63,7 +63,7 @@ ADDED = {"due": None, "priority": None, "tags": [], "project": None}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-@pytest.mark.parametrize("release", ["v1", "v2"])
+@pytest.mark.parametrize("release", ["v1", "v2", "v3"])
 @pytest.mark.parametrize("first", [["list", "--all"], ["add", "after upgrade"]])
 def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release, first):
     """A store written by each release opens with the current code, upgraded on
@@ -92,6 +92,24 @@ WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000)
 INSERT INTO task (title, done, created_at, updated_at)
 SELECT 'bulk ' || i, 0, '2026-11-01 10:00:00.000000', '2026-11-01 10:00:00.000000' FROM n
 """
+
+
+@pytest.mark.parametrize("release", ["v1", "v2"])
+def test_stores_from_before_the_log_upgrade_with_an_empty_history(cli, db_path, release):
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / f"{release}.db", db_path)
+    assert cli.json("history") == []
+    assert "nothing to undo" in cli.fails(1, "undo")
+
+
+def test_the_log_of_a_store_at_revision_0003_is_kept(cli, db_path):
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "v3.db", db_path)
+    expected = json.loads((FIXTURES / "v3.history.json").read_text(encoding="utf-8"))
+    assert cli.json("history") == expected
+    assert cli.json("redo")["tasks"][0]["tags"] == ["undone-edit"]
+    cli.ok("undo")
+    assert cli.json("list", "--all") == json.loads((FIXTURES / "v3.json").read_text("utf-8"))
 
 
 def test_an_upgrade_killed_half_way_leaves_the_old_store_intact(db_path, tmp_path):
