@@ -566,6 +566,106 @@ class Bench:
             commands["task"] = Command([], task_env, before=task_before)
         self.record("add - (bulk, empty store)", f"{size:,}", self.measure(commands, runs))
 
+    # -- the operations log ---------------------------------------------------------
+
+    def run_history(self, size: int) -> None:
+        """Writes on a store of `size` tasks whose log is full, against the same writes
+        on a 3-task store; `undo` of a bulk add of `size` lines against that add;
+        `done`, `undo` and `redo` of one task through the warm server."""
+        runs = self.big_runs if size >= 100_000 else self.runs
+        label = f"{size:,} + log"
+        print(f"operations log at {size:,}", file=sys.stderr)
+        full = self.tasks_env(self.root / f"log-{size}.db")
+        run_once(Command([self.tasks, "add", "-"], full, stdin=self.titles(size)), self.root)
+        fill = (
+            "import sys\n"
+            "from taskcli.domain.models import TaskUpdate\n"
+            "from taskcli.service import TaskService\n"
+            "from taskcli.service.log import OperationLog\n"
+            "service = TaskService(sys.argv[1], log=OperationLog('edit', 1000))\n"
+            "for n in range(1000):\n"
+            "    service.update([n % 50 + 1], TaskUpdate(priority='HML'[n % 3]))\n"
+        )
+        subprocess.run([self.python, "-c", fill, full["TASKS_DB"]], check=True)
+        small = self.tasks_env(self.root / "log-3.db")
+        run_once(Command([self.tasks, "add", "-"], small, stdin=self.titles(3)), self.root)
+        # Every run changes something (a write that changes nothing records nothing):
+        # run i marks a task done, then the next run reopens it; edits change the title.
+        for kind, build in (
+            ("add", lambda i, task: ["add", "Benchmark add"]),
+            ("done", lambda i, task: ["done" if i % 2 == 0 else "reopen", task]),
+            ("edit", lambda i, task: ["edit", task, "--title", f"Edited {i}"]),
+        ):
+            commands = {}
+            for name, env, first in (("tasks", full, 100), ("small", small, 1)):
+                targets = iter((i, str(first + (i // 2) % 3)) for i in range(runs))
+                commands[name] = Command(
+                    [], env, before=lambda b=build, t=targets: [self.tasks, *b(*next(t))]
+                )
+            results = self.measure(commands, runs)
+            self.record(f"{kind} (full log)", label, results)
+            small_ms = results["small"].median_ms
+            self.notes.append(
+                f"`{kind}` on {size:,} tasks with a full log (1,000 operations): "
+                f"{results['tasks'].median_ms:.1f} ms, "
+                f"{results['tasks'].median_ms / small_ms:.2f}× on a 3-task store "
+                f"({small_ms:.1f} ms)."
+            )
+        # undo of a bulk add, against the bulk add itself, each on a fresh copy.
+        empty = self.root / "undo-empty.db"
+        self.empty_store(self.tasks_env(empty))
+        added = self.root / "undo-added.db"
+        shutil.copy(empty, added)
+        run_once(
+            Command([self.tasks, "add", "-"], self.tasks_env(added), stdin=self.titles(size)),
+            self.root,
+        )
+        work = self.tasks_env(self.root / "undo-work.db")
+
+        def fresh(source: Path, argv: list[str]) -> object:
+            def before() -> list[str]:
+                for suffix in ("-wal", "-shm"):
+                    Path(work["TASKS_DB"] + suffix).unlink(missing_ok=True)
+                shutil.copy(source, work["TASKS_DB"])
+                return [self.tasks, *argv]
+
+            return before
+
+        results = self.measure(
+            {
+                "tasks": Command([], work, before=fresh(added, ["undo"])),
+                "add": Command(
+                    [], work, stdin=self.titles(size), before=fresh(empty, ["add", "-"])
+                ),
+            },
+            runs,
+        )
+        self.record("undo of add - (bulk)", f"{size:,}", results)
+        self.record("add - (bulk, for undo)", f"{size:,}", {**results, "tasks": results["add"]})
+        self.notes.append(
+            f"`undo` of a bulk add of {size:,} lines: {results['tasks'].median_ms:.1f} ms, "
+            f"{results['tasks'].median_ms / results['add'].median_ms:.2f}× the add itself "
+            f"({results['add'].median_ms:.1f} ms)."
+        )
+        # Through the warm server: each round marks a task done, undoes it, redoes it.
+        env = self.with_server(self.tasks_env(self.root / "undo-server.db"))
+        run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(100)), self.root)
+        self.server_running(env)
+        ids = iter(range(1, 101))
+        results = self.measure(
+            {
+                "done": Command(
+                    [], env, "file", before=lambda: [self.tasks, "done", str(next(ids))]
+                ),
+                "undo": Command([self.tasks, "undo"], env, "file"),
+                "redo": Command([self.tasks, "redo"], env, "file"),
+            },
+            self.runs * 2,
+        )
+        self.server_stopped(env)
+        for name in ("done", "undo", "redo"):
+            self.record(f"{name} (warm server)", "100", {**results, "tasks": results[name]})
+
     # -- organized store ----------------------------------------------------------
 
     def organized_store(self, size: int) -> tuple[dict[str, str], dict[str, str] | None]:
@@ -793,7 +893,7 @@ def machine() -> str:
 
 
 # The groups of scenarios, in the order they run.
-GROUPS = ("startup", "stores", "bulk", "server", "organized")
+GROUPS = ("startup", "stores", "bulk", "server", "organized", "history")
 
 
 def main() -> int:
@@ -852,6 +952,8 @@ def main() -> int:
                 bench.run_server()
             if "organized" in groups:
                 bench.run_organized(organized_size)
+            if "history" in groups:
+                bench.run_history(organized_size)
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1

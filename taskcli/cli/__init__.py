@@ -8,7 +8,9 @@ history   undo, redo, history [show]
 server    tasks server status | stop
 """
 
-from taskcli.cli import history, organize, server, tasks  # noqa: F401  (the commands register on app)
+# The commands register on app in import order, which is their order in --help.
+import taskcli.cli.tasks  # noqa: F401  (add, list, ... first)
+from taskcli.cli import history, organize, server  # noqa: F401
 from taskcli.cli.app import app, command, examples, run, run_guarded
 
 __all__ = ["app", "command", "examples", "run", "run_guarded"]

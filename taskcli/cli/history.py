@@ -31,7 +31,8 @@ def redo(ctx: typer.Context, json_: JsonOption = False) -> None:
 
 history_app = typer.Typer(
     cls=TasksGroup,
-    help="The changes recorded for undo, newest first (without a command: the list).",
+    help="The changes recorded for undo, newest first (without a command: the list).\n\n"
+    "Example: tasks history --limit 5",
     invoke_without_command=True,
 )
 app.add_typer(history_app, name="history")
