@@ -120,8 +120,11 @@ def test_bulk_add_is_one_transaction(service):
     assert [row.id for row in rows] == list(range(2, 5002))
     transaction = [s.split()[0] for s in statements if not s.startswith("PRAGMA")]
     assert transaction[0] == "BEGIN" and "IMMEDIATE" in statements[transaction.index("BEGIN")]
-    assert transaction[1:-2] == ["INSERT"] * 5000
-    assert transaction[-2:] == ["SELECT", "COMMIT"]
+    assert transaction[1:5001] == ["INSERT"] * 5000
+    # Then the id of the last, and one operation for undo: what could be redone is
+    # dropped, the operation is recorded (its ids, no copies); then the commit.
+    assert transaction[5001:] == ["SELECT", "DELETE", "DELETE", "INSERT", "COMMIT"]
+    assert statements[-2].startswith("INSERT INTO operation ")
 
 
 def test_bulk_add_reports_progress(service):
