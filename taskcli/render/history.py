@@ -9,7 +9,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from taskcli.domain.models import PUBLIC_FIELDS
-from taskcli.render.json_output import task_dict
+from taskcli.render.json_output import check_rows, task_dict
 from taskcli.render.output import is_terminal, write
 from taskcli.render.text import age, literal, timestamp
 
@@ -41,12 +41,18 @@ def undone(done: Any, undo: bool, json_: bool) -> None:
     """What an undo (or a redo) did: one line, or {"operation", "tasks"}."""
     operation = done.operation
     if json_:
+        for tasks in (done.present, done.removed):
+            if tasks:
+                check_rows(tasks)
         tasks = [{**task_dict(task), "deleted": False} for task in done.present]
         tasks += [{**task_dict(task), "deleted": True} for task in done.removed]
         tasks.sort(key=lambda task: task["id"])
         payload = {"operation": operation_dict(operation), "tasks": tasks}
         write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
+    for tasks in (done.present, done.removed):
+        if tasks:
+            check_rows(tasks[:_NAMED])
     tasks = sorted([*done.present, *done.removed], key=lambda task: task.id)
     named = ", ".join(f"task {task.id}: {literal(task.title)}" for task in tasks[:_NAMED])
     if len(tasks) > _NAMED:

@@ -50,6 +50,10 @@ class Undone:
     present: list[Task]
     removed: list[Task]
     restored: bool  # whether the tasks were brought back (else: taken away or changed)
+    # (seq, phase) of logged rows that are the removed tasks, read once committed.
+    removed_later: tuple[int, str] | None = None
+    # (first, last) ids of the present tasks, read once committed.
+    present_later: tuple[int, int] | None = None
 
 
 class OperationLog:
@@ -129,7 +133,8 @@ class OperationLog:
                 (seq, AFTER, first, last),
             )
             run("DELETE FROM task WHERE id BETWEEN ? AND ?", (first, last))
-            done = Undone(operation, [], _logged(session, seq, AFTER), restored=False)
+            # Possibly 100,000 tasks: read after the commit, as a listing (Undone.removed).
+            done = Undone(operation, [], [], restored=False, removed_later=(seq, AFTER))
         elif operation.kind == CHANGED:
             self._require_as(session, operation, AFTER, "undo")
             _replace(session, seq, AFTER, BEFORE)
@@ -153,8 +158,9 @@ class OperationLog:
         if operation.kind == ADDED:
             _put_back(session, seq, AFTER)
             run("DELETE FROM operation_row WHERE seq = ? AND phase = ?", (seq, AFTER))
-            present = _tasks_in_range(session, operation)
-            done = Undone(operation, present, [], restored=True)
+            # Possibly 100,000 tasks: read after the commit, as a listing.
+            done = Undone(operation, [], [], restored=True)
+            done.present_later = (operation.first_id, operation.last_id)
         elif operation.kind == CHANGED:
             self._require_as(session, operation, BEFORE, "redo")
             _replace(session, seq, BEFORE, AFTER)

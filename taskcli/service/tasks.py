@@ -27,7 +27,16 @@ from sqlalchemy import (
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
-from taskcli.domain.log import ADDED, AFTER, BEFORE, CHANGED, DEFAULT_KEEP, DELETED, Operation
+from taskcli.domain.log import (
+    ADDED,
+    AFTER,
+    BEFORE,
+    CHANGED,
+    DEFAULT_KEEP,
+    DELETED,
+    OPERATION_ROW,
+    Operation,
+)
 from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuids
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
 from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
@@ -486,7 +495,24 @@ class TaskService:
         with self.store.session(engine, write=True) as session:
             done = act(session)
             session.commit()
+        if done.removed_later is not None:
+            seq, phase = done.removed_later
+            done.removed = list(self._logged_rows(engine, seq, phase))
+        if done.present_later is not None:
+            first, last = done.present_later
+            statement = select(*_LISTED).where(Task.id.between(first, last)).order_by(Task.id)
+            done.present = list(self.store.stream(engine, statement, _as_task_row))
         return done
+
+    def _logged_rows(self, engine: Engine, seq: int, phase: str) -> Iterator[TaskRow]:
+        """Rows the log holds for an operation, as listing rows (no object per row)."""
+        columns = tuple(SQLiteStore.listed(OPERATION_ROW.c[name]) for name in PUBLIC_FIELDS)
+        statement = (
+            select(*columns)
+            .where(OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase)
+            .order_by(OPERATION_ROW.c.id)
+        )
+        return self.store.stream(engine, statement, _as_task_row)
 
     def history(self, limit: int | None = None) -> list[Operation]:
         """The operations in the log, newest first."""
