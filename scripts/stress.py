@@ -47,7 +47,7 @@ def _run(command, args: list[str], stdin: bytes = b"") -> tuple[int, str]:
     return code, streams.stdout.getvalue()
 
 
-def worker(db: str, seconds: float, seed: int) -> dict:
+def worker(db: str, seconds: float, seed: int, undo: bool = False) -> dict:
     """Run random commands until the deadline; report what was acknowledged."""
     import typer.main
 
@@ -67,7 +67,8 @@ def worker(db: str, seconds: float, seed: int) -> dict:
         return [str(rng.randint(1, high + 5)) for _ in range(rng.randint(1, 4))]
 
     while time.monotonic() < deadline:
-        op = rng.choice(["add", "add", "add-", "done", "reopen", "edit", "rm", "list", "show"])
+        choices = ["add", "add", "add-", "done", "reopen", "edit", "rm", "list", "show"]
+        op = rng.choice(choices + (["undo", "redo"] if undo else []))
         stdin = b""
         if op == "add":
             args = ["add", f"task {seed}-{len(added)}", "--json"]
@@ -83,6 +84,8 @@ def worker(db: str, seconds: float, seed: int) -> dict:
             args = ["rm", *ids(), "--yes", "--json"]
         elif op == "list":
             args = ["list", "--all", "--json"]
+        elif op in ("undo", "redo"):
+            args = [op, "--json"]
         else:
             args = ["show", ids()[0], "--json"]
         code, out = _run(command, ["--db", db, *args], stdin)
@@ -171,8 +174,11 @@ def client_worker(db: str, seconds: float, seed: int, tasks: str) -> dict:
     }
 
 
-def check(db: Path, results: list[dict]) -> list[str]:
-    """Every invariant the store promises; returns the broken ones."""
+def check(db: Path, results: list[dict], undo: bool = False) -> list[str]:
+    """Every invariant the store promises; returns the broken ones. With undo and
+    redo in the mix, which tasks exist depends on their order, so instead of
+    counting, every operation left in the log is undone: the store must come back
+    empty, as it started."""
     problems = [failure for result in results for failure in result["failures"]]
     added = [task_id for result in results for task_id in result["added"]]
     deleted = [task_id for result in results for task_id in result["deleted"]]
@@ -183,7 +189,7 @@ def check(db: Path, results: list[dict]) -> list[str]:
     for result in results:
         if result["added"] != sorted(result["added"]):
             problems.append("ids did not increase within a worker")
-    if len(deleted) != len(set(deleted)):
+    if len(deleted) != len(set(deleted)) and not undo:
         problems.append("a task was deleted twice")
     connection = sqlite3.connect(db)
     try:
@@ -216,13 +222,39 @@ def check(db: Path, results: list[dict]) -> list[str]:
     everything_added = set(added) | unacknowledged
     if not set(deleted) <= everything_added:
         problems.append("a deleted id was never added")
-    if set(rows) != everything_added - set(deleted):
+    if undo:
+        if not set(rows) <= everything_added:
+            problems.append("the store holds a task nobody added")
+        problems += _undo_everything(db)
+    elif set(rows) != everything_added - set(deleted):
         problems.append(
             f"store holds {len(rows)} tasks, expected {len(everything_added - set(deleted))}"
         )
     if inconsistent:
         problems.append(f"{inconsistent} tasks with inconsistent fields")
     return problems
+
+
+def _undo_everything(db: Path) -> list[str]:
+    """Undo every operation in the log; the store must then be empty."""
+    from taskcli.errors import CannotUndo
+    from taskcli.service import TaskService
+
+    service = TaskService(db)
+    try:
+        while True:
+            service.undo()
+    except CannotUndo as error:
+        if str(error) != "nothing to undo":
+            return [f"undoing everything failed: {error}"]
+    connection = sqlite3.connect(db)
+    try:
+        left = connection.execute("SELECT count(*) FROM task").fetchone()[0]
+        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
+    finally:
+        connection.close()
+    problems = [] if left == 0 else [f"{left} tasks left after undoing everything"]
+    return problems + ([] if integrity == "ok" else ["integrity_check failed after undo"])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -237,7 +269,14 @@ def main(argv: list[str] | None = None) -> int:
         default=0,
         help="extra workers that run the `tasks` binary and kill or suspend it mid-command",
     )
+    parser.add_argument(
+        "--undo",
+        action="store_true",
+        help="mix in undo and redo; then check that undoing every operation empties the store",
+    )
     options = parser.parse_args(argv)
+    if options.undo:
+        os.environ["TASKS_HISTORY"] = "1000000000"  # keep every operation
     seed = options.seed if options.seed is not None else random.randrange(1 << 30)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -246,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         tasks = shutil.which("tasks", path=os.path.dirname(sys.executable)) or "tasks"
         with context.Pool(options.workers + options.clients) as pool:
-            jobs = [(str(db), options.seconds, seed + n) for n in range(options.workers)]
+            jobs = [
+                (str(db), options.seconds, seed + n, options.undo) for n in range(options.workers)
+            ]
             rough = [
                 (str(db), options.seconds, seed + options.workers + n, tasks)
                 for n in range(options.clients)
@@ -254,7 +295,7 @@ def main(argv: list[str] | None = None) -> int:
             waiting = pool.starmap_async(client_worker, rough)
             results = pool.starmap(worker, jobs) + waiting.get()
         elapsed = time.monotonic() - started
-        problems = check(db, results)
+        problems = check(db, results, options.undo)
         ops: Counter[str] = Counter()
         for result in results:
             ops.update(result["ops"])
