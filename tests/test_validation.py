@@ -71,3 +71,26 @@ def test_add_show_round_trip(cli, title, description):
     assert shown["title"] == title
     assert shown["description"] == (description or None)
     assert shown == added
+
+
+@given(st.text(max_size=30))
+def test_the_fast_path_for_printable_titles_agrees_with_the_patterns(text):
+    """A printable title skips the patterns: it must be exactly what they accept."""
+    from taskcli.domain import validation
+
+    def by_patterns(value: str) -> str:
+        title = value.strip()
+        if not title:
+            raise InvalidInput("empty")
+        if validation._TITLE_LINE_BREAK.search(title):
+            raise InvalidInput("line break")
+        validation._check_text(title, "title", validation._TITLE_CONTROL)
+        return title
+
+    outcomes = []
+    for check in (validation.clean_title, by_patterns):
+        try:
+            outcomes.append(check(text))
+        except InvalidInput:
+            outcomes.append(InvalidInput)
+    assert outcomes[0] == outcomes[1]
