@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
@@ -260,3 +261,38 @@ def test_undo_in_a_database_without_history_says_so(cli, db_path):
     assert "nothing to undo" in cli.fails(1, "undo")
     assert "nothing to redo" in cli.fails(1, "redo")
     assert not db_path.exists()
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE operation SET first_id = 1, last_id = 1000000000000 WHERE seq = 6",
+        "UPDATE operation SET first_id = 1, last_id = 100000000000, count = 4 WHERE seq = 6",
+        "UPDATE operation SET first_id = NULL, last_id = NULL, count = 0 WHERE seq = 6",
+        "UPDATE operation SET kind = 'xyz' WHERE seq = 6",
+        "DELETE FROM operation WHERE seq = 6; DELETE FROM operation WHERE seq = 5; "
+        "UPDATE operation_row SET phase = 'zzz' WHERE seq = 4 AND phase = 'before'",
+    ],
+)
+def test_a_damaged_log_is_refused_before_anything_changes(cli, tamper):
+    cli.ok("add", "a1")
+    cli.ok("add", "a2", "-t", "t")
+    cli.ok("add", "a3")
+    cli.ok("edit", "1", "2", "-p", "high")
+    cli.ok("rm", "3", "--yes")
+    cli.ok("add", "-", input="4\n5\n6\n")
+    connection = sqlite3.connect(cli.db_path)
+    connection.executescript(tamper)
+    connection.close()
+    before = dump(cli.db_path)
+    undone = sql(cli.db_path, "SELECT seq, undone FROM operation ORDER BY seq")
+    assert "operations log is damaged" in cli.fails(3, "undo")
+    assert dump(cli.db_path) == before
+    assert sql(cli.db_path, "SELECT seq, undone FROM operation ORDER BY seq") == undone
+
+
+def test_undo_of_an_add_refuses_a_task_changed_outside_the_history(cli):
+    cli.ok("add", "-", input="a\nb\n")
+    sql(cli.db_path, "UPDATE task SET updated_at = '2030-01-01 00:00:00.000000' WHERE id = 2")
+    assert "task 2 has changed" in cli.fails(1, "undo")
+    assert len(cli.json("list")) == 2

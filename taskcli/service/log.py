@@ -22,12 +22,13 @@ from taskcli.domain.log import (
     AFTER,
     BEFORE,
     CHANGED,
+    DELETED,
     OPERATION_ROW,
     TASK_COLUMNS,
     Operation,
 )
 from taskcli.domain.models import Task
-from taskcli.errors import CannotUndo
+from taskcli.errors import CannotUndo, StorageError
 
 _COLUMNS = ", ".join(TASK_COLUMNS)
 _CHUNK = 500
@@ -115,18 +116,25 @@ class OperationLog:
         operation = self._last(session, undone=False)
         if operation is None:
             raise CannotUndo("nothing to undo")
+        _check_shape(session, operation)
         run = session.connection().exec_driver_sql
         seq = operation.seq
         if operation.kind == ADDED:
             first, last = operation.first_id, operation.last_id
-            unchanged = run(
-                "SELECT count(*) FROM task WHERE id BETWEEN ? AND ? AND updated_at = "
-                "(SELECT at FROM operation WHERE seq = ?)",
-                (first, last, seq),
+            present = run(
+                "SELECT count(*) FROM task WHERE id BETWEEN ? AND ?", (first, last)
             ).scalar()
-            if unchanged != operation.count:
-                task_id = _first_changed_in_range(session, operation)
-                raise _changed("undo", operation, task_id)
+            if present != operation.count:
+                raise _changed("undo", operation, None)
+            # Each task as the add made it: created and last updated at its moment.
+            changed = run(
+                "SELECT id FROM task WHERE id BETWEEN ? AND ? AND NOT (updated_at IS "
+                "(SELECT at FROM operation WHERE seq = ?) AND created_at IS updated_at) "
+                "ORDER BY id LIMIT 1",
+                (first, last, seq),
+            ).first()
+            if changed is not None:
+                raise _changed("undo", operation, changed[0])
             run(
                 f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
                 f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id BETWEEN ? AND ?",
@@ -153,6 +161,7 @@ class OperationLog:
         operation = self._last(session, undone=True)
         if operation is None:
             raise CannotUndo("nothing to redo")
+        _check_shape(session, operation)
         run = session.connection().exec_driver_sql
         seq = operation.seq
         if operation.kind == ADDED:
@@ -280,16 +289,28 @@ def _by_ids(session: Session, ids: Iterable[int]) -> list[Task]:
     return sorted(found, key=lambda task: task.id)
 
 
-def _first_changed_in_range(session: Session, operation: Operation) -> int | None:
-    row = (
-        session.connection()
-        .exec_driver_sql(
-            "SELECT n.id FROM (WITH RECURSIVE r(id) AS (SELECT ? UNION ALL SELECT id + 1 FROM r "
-            "WHERE id < ?) SELECT id FROM r) AS n LEFT JOIN task AS t ON t.id = n.id "
-            "WHERE t.id IS NULL OR t.updated_at IS NOT (SELECT at FROM operation WHERE seq = ?) "
-            "ORDER BY n.id LIMIT 1",
-            (operation.first_id, operation.last_id, operation.seq),
+def _check_shape(session: Session, operation: Operation) -> None:
+    """Refuse (exit 3) an operation whose log entry taskcli would never have written,
+    before anything is changed: an undo must not act on a damaged log."""
+    before = _logged_ids(session, operation.seq, BEFORE)
+    after = _logged_ids(session, operation.seq, AFTER)
+    count = operation.count
+    if operation.kind == ADDED:
+        first, last = operation.first_id, operation.last_id
+        ranged = isinstance(first, int) and isinstance(last, int) and 0 < first <= last
+        ok = ranged and last - first + 1 == count and not before
+        if ok and operation.undone:  # the tasks it removed, kept for redo
+            ok = len(after) == count and after[0] == first and after[-1] == last
+        elif ok:
+            ok = not after
+    elif operation.kind == CHANGED:
+        ok = count > 0 and len(before) == count and before == after
+    elif operation.kind == DELETED:
+        ok = count > 0 and len(before) == count and not after
+    else:
+        ok = False
+    if not ok:
+        raise StorageError(
+            f"the operations log is damaged: operation #{operation.seq} "
+            f"({operation.command!r}) is not one taskcli wrote; nothing was changed"
         )
-        .first()
-    )
-    return None if row is None else row[0]
