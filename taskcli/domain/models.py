@@ -22,6 +22,7 @@ from sqlmodel.sql.sqltypes import UTCDateTime
 from taskcli.domain.dates import Due
 from taskcli.domain.validation import (
     DESCRIPTION_MAX,
+    PRIORITIES,
     PROJECT_MAX,
     STORED_TIME,
     TITLE_MAX,
@@ -224,7 +225,7 @@ class TaskAttributes(SQLModel):
     @field_validator("priority", mode="before")
     @classmethod
     def _priority(cls, value: Any) -> Any:
-        if value is not None and value not in ("H", "M", "L"):
+        if value is not None and value not in PRIORITIES:
             raise InvalidInput(f"{value!r} is not a priority (H, M or L)")
         return value
 

@@ -206,11 +206,6 @@ def _truncate(text: str, width: int) -> str:
 _NO_CODES = ("", "")
 
 
-def _checked(rows: list[Any]) -> list[Any]:
-    check_rows(rows)
-    return rows
-
-
 def _codes(console: Any, style: str) -> tuple[str, str]:
     """The escape codes rich would put before and after text in `style` on this
     console (none when colour is off: NO_COLOR, TERM=dumb, not a terminal)."""

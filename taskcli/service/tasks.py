@@ -418,13 +418,12 @@ class TaskService:
             now = self.clock()
             tasks = self._fetch(session, ids)
             with session.no_autoflush:
-                changed = [task.id for task in tasks if task.done != done]
-                for task in tasks:
-                    if task.done != done:
-                        task.done = done
-                        task.completed_at = now if done else None
-                        task.updated_at = now
-                self._log_change(session, now, changed)
+                changed = [task for task in tasks if task.done != done]
+                for task in changed:
+                    task.done = done
+                    task.completed_at = now if done else None
+                    task.updated_at = now
+                self._log_change(session, now, [task.id for task in changed])
             session.commit()
         return tasks
 
