@@ -19,6 +19,7 @@ TASK_FIELDS = {
     "priority": (str, type(None)),
     "tags": list,
     "project": (str, type(None)),
+    "extra": dict,
 }
 RFC3339_UTC = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$")
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -104,6 +105,7 @@ KIND_TYPES = {
     "time": str,
     "optional time": (str, type(None)),
     "tags": list,
+    "object": dict,
 }
 
 

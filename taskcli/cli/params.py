@@ -189,3 +189,63 @@ def project_option(help: str) -> Any:
     return typer.Option(
         "--project", "-P", help=help, metavar="NAME", autocompletion=complete_project
     )
+
+
+# -- the filters `list` and `export` share ------------------------------------------
+
+TagFilter = Annotated[
+    list[str] | None, tag_option("Only tasks with this tag (repeat: with all of them).")
+]
+NoTagFilter = Annotated[
+    list[str] | None, tag_option("Only tasks without this tag (repeatable).", "--no-tag")
+]
+ProjectFilter = Annotated[
+    str | None,
+    project_option("Only tasks in this project or below it (work: work, work.web; not workshop)."),
+]
+PriorityFilter = Annotated[
+    str | None,
+    typer.Option("--priority", "-p", help="Only this priority: H, M, L, or none.", metavar="P"),
+]
+OverdueFilter = Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")]
+DueBeforeFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--due-before",
+        help="Only tasks due before WHEN (a day: before it starts).",
+        metavar="WHEN",
+    ),
+]
+DueAfterFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--due-after", help="Only tasks due after WHEN (a day: after it ends).", metavar="WHEN"
+    ),
+]
+NoDueFilter = Annotated[bool, typer.Option("--no-due", help="Only tasks without a due date.")]
+SearchFilter = Annotated[
+    str | None,
+    typer.Option(
+        "--search",
+        "-s",
+        help="Only tasks whose title or description contains TEXT (any case).",
+        metavar="TEXT",
+    ),
+]
+SortOption = Annotated[
+    str | None,
+    typer.Option(
+        "--sort",
+        help="Order by KEYS, comma-separated: id, created, updated, due, priority, title, "
+        "project; '-key' reverses one. Tasks without the value come last; ties by id.",
+        metavar="KEYS",
+    ),
+]
+LimitOption = Annotated[
+    int | None,
+    typer.Option(parser=count_parser(1), help="Show at most N tasks (N > 0).", metavar="N"),
+]
+OffsetOption = Annotated[
+    int | None,
+    typer.Option(parser=count_parser(0), help="Skip the first N tasks.", metavar="N"),
+]

@@ -11,12 +11,23 @@ import typer
 from taskcli import render
 from taskcli.cli.app import TasksCommand, app
 from taskcli.cli.params import (
+    DueAfterFilter,
+    DueBeforeFilter,
     IdArgument,
     IdsArgument,
     JsonOption,
+    LimitOption,
+    NoDueFilter,
+    NoTagFilter,
+    OffsetOption,
+    OverdueFilter,
+    PriorityFilter,
+    ProjectFilter,
+    SearchFilter,
+    SortOption,
+    TagFilter,
     app_context,
     check_search,
-    count_parser,
     due_bound,
     is_none,
     parse_due,
@@ -146,87 +157,72 @@ def list_(
     ctx: typer.Context,
     done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
     all_: Annotated[bool, typer.Option("--all", "-a", help="Pending and completed tasks.")] = False,
-    tag: Annotated[
-        list[str] | None, tag_option("Only tasks with this tag (repeat: with all of them).")
-    ] = None,
-    no_tag: Annotated[
-        list[str] | None, tag_option("Only tasks without this tag (repeatable).", "--no-tag")
-    ] = None,
-    project: Annotated[
-        str | None,
-        project_option(
-            "Only tasks in this project or below it (work: work, work.web; not workshop)."
-        ),
-    ] = None,
-    priority: Annotated[
-        str | None,
-        typer.Option("--priority", "-p", help="Only this priority: H, M, L, or none.", metavar="P"),
-    ] = None,
-    overdue: Annotated[bool, typer.Option("--overdue", help="Only overdue tasks.")] = False,
-    due_before: Annotated[
-        str | None,
-        typer.Option(
-            "--due-before",
-            help="Only tasks due before WHEN (a day: before it starts).",
-            metavar="WHEN",
-        ),
-    ] = None,
-    due_after: Annotated[
-        str | None,
-        typer.Option(
-            "--due-after", help="Only tasks due after WHEN (a day: after it ends).", metavar="WHEN"
-        ),
-    ] = None,
-    no_due: Annotated[
-        bool, typer.Option("--no-due", help="Only tasks without a due date.")
-    ] = False,
-    search: Annotated[
-        str | None,
-        typer.Option(
-            "--search",
-            "-s",
-            help="Only tasks whose title or description contains TEXT (any case).",
-            metavar="TEXT",
-        ),
-    ] = None,
-    sort: Annotated[
-        str | None,
-        typer.Option(
-            "--sort",
-            help="Order by KEYS, comma-separated: id, created, updated, due, priority, title, "
-            "project; '-key' reverses one. Tasks without the value come last; ties by id.",
-            metavar="KEYS",
-        ),
-    ] = None,
-    limit: Annotated[
-        int | None,
-        typer.Option(parser=count_parser(1), help="Show at most N tasks (N > 0).", metavar="N"),
-    ] = None,
-    offset: Annotated[
-        int | None,
-        typer.Option(parser=count_parser(0), help="Skip the first N tasks.", metavar="N"),
-    ] = None,
+    tag: TagFilter = None,
+    no_tag: NoTagFilter = None,
+    project: ProjectFilter = None,
+    priority: PriorityFilter = None,
+    overdue: OverdueFilter = False,
+    due_before: DueBeforeFilter = None,
+    due_after: DueAfterFilter = None,
+    no_due: NoDueFilter = False,
+    search: SearchFilter = None,
+    sort: SortOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = None,
     json_: JsonOption = False,
 ) -> None:
     """List pending tasks (or --done, or --all), oldest first; filters combine (all must hold).
 
     Example: tasks list --all --json | jq '.[] | select(.done) | .title'
     """
-    from taskcli.domain.query import NO_PRIORITY, Status, TaskQuery, parse_sort
-    from taskcli.domain.validation import clean_project, clean_tag
+    from taskcli.domain.query import Status, TaskQuery
 
     if done and all_:
         raise InvalidInput("--done and --all cannot be used together")
     if overdue and (done or all_):
         raise InvalidInput("--overdue lists pending tasks: it cannot be used with --done or --all")
+    status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
+    query = filter_query(
+        ctx, status, tag, no_tag, project, priority, overdue, due_before, due_after, no_due,
+        search, sort, limit, offset,
+    )  # fmt: skip
+    filtered = query != TaskQuery(status=status, sort=query.sort, limit=limit, offset=offset or 0)
+    tasks = app_context(ctx).service.list_tasks(query)
+    if json_:
+        render.json_array(tasks)
+    else:
+        empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
+        message = "No tasks match." if filtered else empty.get(status, "No tasks.")
+        _show_list(ctx, tasks, message)
+
+
+def filter_query(
+    ctx: typer.Context,
+    status: Any,
+    tag: list[str] | None,
+    no_tag: list[str] | None,
+    project: str | None,
+    priority: str | None,
+    overdue: bool,
+    due_before: str | None,
+    due_after: str | None,
+    no_due: bool,
+    search: str | None,
+    sort: str | None,
+    limit: int | None,
+    offset: int | None,
+) -> Any:
+    """The TaskQuery of the filter options `list` and `export` share."""
+    from taskcli.domain.query import NO_PRIORITY, TaskQuery, parse_sort
+    from taskcli.domain.validation import clean_project, clean_tag
+
     if search is not None:
         check_search(search)
     if no_due and (overdue or due_before is not None or due_after is not None):
         raise InvalidInput("--no-due cannot be used with --overdue, --due-before or --due-after")
-    status = Status.ALL if all_ else Status.DONE if done else Status.PENDING
     if priority is not None:
         priority = NO_PRIORITY if is_none(priority) else parse_priority(priority)
-    query = TaskQuery(
+    return TaskQuery(
         status=status,
         tags=tuple(map(clean_tag, tag or ())),
         without_tags=tuple(map(clean_tag, no_tag or ())),
@@ -241,14 +237,6 @@ def list_(
         limit=limit,
         offset=offset or 0,
     )
-    filtered = query != TaskQuery(status=status, sort=query.sort, limit=limit, offset=offset or 0)
-    tasks = app_context(ctx).service.list_tasks(query)
-    if json_:
-        render.json_array(tasks)
-    else:
-        empty = {Status.PENDING: "No pending tasks.", Status.DONE: "No completed tasks."}
-        message = "No tasks match." if filtered else empty.get(status, "No tasks.")
-        _show_list(ctx, tasks, message)
 
 
 def _show_list(ctx: typer.Context, tasks: Any, empty_message: str) -> None:

@@ -16,8 +16,10 @@ from sqlmodel import Field, SQLModel
 
 from taskcli.domain.models import StoredTime, Task
 
-# What an operation did: made tasks (a range of ids), changed them, deleted them.
-ADDED, CHANGED, DELETED = "add", "change", "rm"
+# What an operation did: made tasks (a range of ids), changed them, deleted them,
+# or imported them (made some, changed others: every task it left is logged 'after',
+# the changed ones also 'before').
+ADDED, CHANGED, DELETED, IMPORTED = "add", "change", "rm", "import"
 BEFORE, AFTER = "before", "after"
 # Operations kept unless TASKS_HISTORY says otherwise.
 DEFAULT_KEEP = 1000

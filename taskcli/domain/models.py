@@ -9,6 +9,7 @@ Adding a field is one edit here plus an Alembic revision.
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import datetime
@@ -31,6 +32,8 @@ from taskcli.domain.validation import (
     clean_project,
     clean_tags,
     clean_title,
+    extra_ok,
+    extra_text,
     stored_tags,
     tags_ok,
     tags_text,
@@ -70,6 +73,25 @@ class TagList(TypeDecorator):
     def process_result_value(self, value: Any, dialect: Any) -> Any:
         if isinstance(value, str) and tags_ok(value):
             return stored_tags(value)
+        return value
+
+
+class ExtraObject(TypeDecorator):
+    """A task's kept fields, stored as their JSON object text (the form JSON output
+    shows, so listings write it as it is). A stored value in another form comes
+    back as it is, for the check on loading to name it."""
+
+    impl = String
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> Any:
+        return extra_text(value)
+
+    def process_result_value(self, value: Any, dialect: Any) -> Any:
+        if value == "{}":
+            return {}
+        if isinstance(value, str) and extra_ok(value):
+            return json.loads(value)
         return value
 
 
@@ -113,6 +135,9 @@ class TaskRead(TaskBase):
     priority: str | None = Field(default=None, max_length=1)
     tags: list[str] = Field(default_factory=list)
     project: str | None = Field(default=None, max_length=PROJECT_MAX)
+    # What another tool's file said that taskcli has no field for, by tool
+    # ({"taskwarrior": {...}}, {"todotxt": {...}}): kept so export writes it back.
+    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 # The public fields in output order: the id first, then the rest as declared.
@@ -126,7 +151,14 @@ def _kind(annotation: Any) -> str:
     )
     if optional:
         (annotation,) = (arg for arg in get_args(annotation) if arg is not type(None))
-    kinds = {int: "int", bool: "flag", str: "text", datetime: "time", list[str]: "tags"}
+    kinds = {
+        int: "int",
+        bool: "flag",
+        str: "text",
+        datetime: "time",
+        list[str]: "tags",
+        dict[str, Any]: "object",
+    }
     if annotation not in kinds:
         raise TypeError(f"no output form for a field of type {annotation!r}")
     kind = kinds[annotation]
@@ -168,6 +200,12 @@ class Task(TaskRead, table=True):
     # When the task is due, as an instant: what filters and sorting compare. An
     # all-day due is the last microsecond of its local day. Not public: `due` is.
     due_at: datetime | None = Field(default=None, sa_type=StoredTime)
+    extra: dict[str, Any] = Field(
+        default_factory=dict,
+        sa_type=ExtraObject,
+        nullable=False,
+        sa_column_kwargs={"server_default": "{}"},
+    )
 
 
 @event.listens_for(Task, "load")
@@ -194,10 +232,11 @@ _ROW_TYPES = {
     "optional text": str | None,
     "time": str,
     "optional time": str | None,
+    "object": str,
 }
 # A task as listings and bulk adds return it: the public fields in output order,
 # with times as RFC 3339 UTC text ('2026-11-26T17:02:27.356578Z'), not datetimes,
-# and tags as their stored JSON text ('["home", "work"]').
+# tags as their stored JSON text ('["home", "work"]') and kept fields as theirs ('{}').
 # In listings `done` is SQLite's 0 or 1 (equal to False and True): their rows are
 # the driver's tuples, made without a Python call per row.
 TaskRow = NamedTuple("TaskRow", [(name, _ROW_TYPES[kind]) for name, kind in FIELDS])  # type: ignore[misc]

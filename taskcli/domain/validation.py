@@ -11,9 +11,10 @@ break its contract.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from itertools import pairwise
 from typing import Any
 
@@ -94,6 +95,32 @@ TAGS_TEXT = re.compile(r'\[\]|\["[A-Za-z0-9_.-]{1,64}"(?:, "[A-Za-z0-9_.-]{1,64}
 ATTRIBUTE_FORMS = {"uuid": UUID_TEXT, "due": DUE_TEXT, "priority": PRIORITY_TEXT}
 
 
+# Characters of a task's kept fields (`extra`, as stored): what other tools wrote
+# that taskcli has no field for, kept so that export can write it back.
+EXTRA_MAX = 1_000_000
+
+
+def extra_text(extra: Mapping[str, Any] | None) -> str:
+    """The stored (and JSON) form of a task's kept fields: a JSON object."""
+    return json.dumps(extra, ensure_ascii=False, allow_nan=False) if extra else "{}"
+
+
+def extra_ok(value: Any) -> bool:
+    """Whether stored kept fields (their text, or the object it holds) are a JSON
+    object in exactly the form taskcli writes."""
+    if isinstance(value, dict):
+        return True
+    if not isinstance(value, str) or len(value) > EXTRA_MAX:
+        return False
+    if value == "{}":
+        return True
+    try:
+        loaded = json.loads(value)
+        return isinstance(loaded, dict) and bool(loaded) and extra_text(loaded) == value
+    except (ValueError, RecursionError):
+        return False
+
+
 def tags_text(tags: Iterable[str]) -> str:
     """The stored (and JSON) form of a set of tags: a JSON array sorted by code point."""
     tags = sorted(set(tags))
@@ -148,6 +175,8 @@ def check_stored(row: Sequence[Any], is_time: Callable[[Any], Any]) -> None:
             raise DamagedTask(task_id, name, value, "a project name")
         if kind == "tags" and not tags_ok(value):
             raise DamagedTask(task_id, name, value, "a sorted set of tags")
+        if kind == "object" and not extra_ok(value):
+            raise DamagedTask(task_id, name, value, "a JSON object as taskcli writes it")
     values = dict(zip((name for name, _kind in FIELDS), row, strict=True))
     if values["done"] and values["completed_at"] is None:
         raise DamagedTask(task_id, "completed_at", None, "the time a done task was done")

@@ -23,6 +23,7 @@ _VERBS = {
     ("change", False): "changed again",
     ("rm", True): "restored",
     ("rm", False): "deleted again",
+    ("import", False): "imported again",
 }
 
 
@@ -57,7 +58,12 @@ def undone(done: Any, undo: bool, json_: bool) -> None:
     named = ", ".join(f"task {task.id}: {literal(task.title)}" for task in tasks[:_NAMED])
     if len(tasks) > _NAMED:
         named += f" and {len(tasks) - _NAMED} more"
-    verb = _VERBS[(operation.kind, undo)]
+    if operation.kind == "import" and undo:
+        # An import made some tasks (its undo removes them) and changed others.
+        counts = [(len(done.removed), "removed"), (len(done.present), "restored")]
+        verb = ", ".join(f"{what} {count}" for count, what in counts if count) + " of"
+    else:
+        verb = _VERBS[(operation.kind, undo)]
     head = "Undid" if undo else "Redid"
     write(f"{head} #{operation.seq} {literal(operation.command)}: {verb} {named}\n")
 

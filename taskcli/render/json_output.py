@@ -24,6 +24,7 @@ from taskcli.domain.validation import (
     PROJECT_TEXT,
     TAGS_TEXT,
     check_stored,
+    extra_ok,
     is_listed_time,
     is_project,
     tags_ok,
@@ -49,6 +50,9 @@ def _json_value(kind: str, value: Any) -> Any:
     if kind == "tags":
         # A Task's list, or a listing row's stored JSON text.
         return json.loads(value) if isinstance(value, str) else sorted(value)
+    if kind == "object":
+        # A Task's dict, or a listing row's stored JSON text.
+        return json.loads(value) if isinstance(value, str) else value
     return value
 
 
@@ -88,6 +92,7 @@ def _compile_row_lines() -> Callable[[list[Any]], list[str]]:
         "time": '"{@}"',
         "optional time": "{NULL if @ is None else QUOTE + @ + QUOTE}",
         "tags": "{@}",
+        "object": "{@}",
     }
     names = [f"v{index}" for index in range(len(FIELDS))]
     members = ", ".join(
@@ -135,6 +140,7 @@ _FORMS = [
 _UUID = itemgetter(PUBLIC_FIELDS.index("uuid"))
 _UUID_CHARACTERS = re.compile(r"[0-9a-f\n-]*")
 _TAGS = itemgetter(PUBLIC_FIELDS.index("tags"))
+_EXTRA = itemgetter(PUBLIC_FIELDS.index("extra"))
 # Text columns without a form of their own (the attributes' forms check theirs).
 _FORMED = ("uuid", "due", "priority", "project")
 _TEXTS, _OPTIONAL_TEXTS = (
@@ -181,6 +187,7 @@ def check_rows(rows: list[Any]) -> None:
         and all(_all_match(column, form, check, rows) for column, form, check in _FORMS)
         and all(tags_sorted(tags) for tags in set(map(_TAGS, rows)) if ", " in tags)
         and _uuids_ok(list(map(_UUID, rows)))
+        and all(map(extra_ok, set(map(_EXTRA, rows)) - {"{}"}))
     ):
         for row in rows:
             check_stored(row, is_listed_time)

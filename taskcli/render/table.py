@@ -245,6 +245,15 @@ def task_detail(task: TaskLike, zone: tzinfo | None = None) -> None:
         ("UUID", task.uuid),
         ("Description", literal(task.description, multiline=True) if task.description else "-"),
     ]
+    extra = task.extra if isinstance(task.extra, dict) else json.loads(task.extra)
+    if extra:
+        # What another tool's file said that taskcli has no field for, one per line.
+        kept = "\n".join(
+            f"{tool}.{name}: {json.dumps(value, ensure_ascii=False)}"
+            for tool, values in extra.items()
+            for name, value in (values.items() if isinstance(values, dict) else [("", values)])
+        )
+        fields.append(("Kept", literal(kept, multiline=True)))
     if not is_terminal():
         for label, value in fields:
             value = value.replace("\n", "\n" + " " * 13)

@@ -23,6 +23,7 @@ from taskcli.domain.log import (
     BEFORE,
     CHANGED,
     DELETED,
+    IMPORTED,
     OPERATION_ROW,
     TASK_COLUMNS,
     Operation,
@@ -51,10 +52,14 @@ class Undone:
     present: list[Task]
     removed: list[Task]
     restored: bool  # whether the tasks were brought back (else: taken away or changed)
-    # (seq, phase) of logged rows that are the removed tasks, read once committed.
+    # (seq, phase) of logged rows that are the removed tasks, read once committed;
+    # with `removed_unless`, only those not also logged in that phase.
     removed_later: tuple[int, str] | None = None
+    removed_unless: str | None = None
     # (first, last) ids of the present tasks, read once committed.
     present_later: tuple[int, int] | None = None
+    # (seq, phase): the present tasks are those logged there, read once committed.
+    present_logged: tuple[int, str] | None = None
 
 
 class OperationLog:
@@ -96,6 +101,15 @@ class OperationLog:
             run("DELETE FROM operation_row WHERE seq <= ?", (cut,))
             run("DELETE FROM operation WHERE seq <= ?", (cut,))
         return seq
+
+    @staticmethod
+    def keep_range(session: Session, seq: int, phase: str, first: int, last: int) -> None:
+        """Copy the tasks with ids first..last, as stored now, into the log."""
+        session.connection().exec_driver_sql(
+            f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
+            f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id BETWEEN ? AND ?",
+            (seq, phase, first, last),
+        )
 
     @staticmethod
     def keep_rows(session: Session, seq: int, phase: str, ids: Sequence[int]) -> None:
@@ -147,6 +161,12 @@ class OperationLog:
             self._require_as(session, operation, AFTER, "undo")
             _replace(session, seq, AFTER, BEFORE)
             done = Undone(operation, _tasks(session, seq, BEFORE), [], restored=True)
+        elif operation.kind == IMPORTED:
+            # The tasks it made go, the tasks it changed come back as they were.
+            self._require_as(session, operation, AFTER, "undo")
+            _replace(session, seq, AFTER, BEFORE)
+            done = Undone(operation, [], [], restored=True, removed_later=(seq, AFTER))
+            done.removed_unless, done.present_logged = BEFORE, (seq, BEFORE)
         else:  # DELETED
             ids = _logged_ids(session, seq, BEFORE)
             if run(_exists(len(ids)), tuple(ids)).first() is not None:
@@ -174,6 +194,19 @@ class OperationLog:
             self._require_as(session, operation, BEFORE, "redo")
             _replace(session, seq, BEFORE, AFTER)
             done = Undone(operation, _tasks(session, seq, AFTER), [], restored=False)
+        elif operation.kind == IMPORTED:
+            self._require_as(session, operation, BEFORE, "redo")
+            # The tasks it made must still be gone.
+            made = run(
+                "SELECT o.id FROM operation_row AS o JOIN task AS t ON t.id = o.id "
+                "WHERE o.seq = ? AND o.phase = ? AND o.id NOT IN "
+                "(SELECT id FROM operation_row WHERE seq = ? AND phase = ?) LIMIT 1",
+                (seq, AFTER, seq, BEFORE),
+            ).first()
+            if made is not None:
+                raise _changed("redo", operation, made[0])
+            _replace(session, seq, BEFORE, AFTER)
+            done = Undone(operation, [], [], restored=False, present_logged=(seq, AFTER))
         else:  # DELETED
             self._require_as(session, operation, BEFORE, "redo")
             ids = _logged_ids(session, seq, BEFORE)
@@ -307,6 +340,14 @@ def _check_shape(session: Session, operation: Operation) -> None:
         ok = count > 0 and len(before) == count and before == after
     elif operation.kind == DELETED:
         ok = count > 0 and len(before) == count and not after
+    elif operation.kind == IMPORTED:
+        ok = (
+            count > 0
+            and len(after) == count
+            and set(before) <= set(after)
+            and operation.first_id is None
+            and operation.last_id is None
+        )
     else:
         ok = False
     if not ok:

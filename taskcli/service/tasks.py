@@ -8,6 +8,7 @@ works on a store (taskcli.store) and takes the time from an injected clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import tzinfo
 from functools import partial
 from os import PathLike
 from typing import Any
@@ -34,6 +35,7 @@ from taskcli.domain.log import (
     CHANGED,
     DEFAULT_KEEP,
     DELETED,
+    IMPORTED,
     OPERATION_ROW,
     Operation,
 )
@@ -41,6 +43,10 @@ from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, Task
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
 from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
 from taskcli.errors import CannotUndo, DamagedTask, InvalidInput, TaskNotFound
+from taskcli.formats.checks import check_all
+from taskcli.formats.record import Record, Skip
+from taskcli.service import imports
+from taskcli.service.imports import ImportSummary
 from taskcli.service.log import OperationLog, Undone
 from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
 
@@ -261,6 +267,7 @@ class TaskService:
                 priority,
                 tags,
                 project,
+                "{}",
             )
             for offset, ((title, description, due, priority, tags, project), uuid) in enumerate(
                 zip(values, uuids, strict=True)
@@ -477,6 +484,69 @@ class TaskService:
             session.commit()
         return tasks
 
+    def import_records(
+        self,
+        entries: Iterable[Record | Skip],
+        source: str,
+        zone: tzinfo,
+        *,
+        keep_ids: bool = False,
+        dry_run: bool = False,
+        progress: Progress | None = None,
+    ) -> ImportSummary:
+        """Import what a reader gave (formats): every entry checked first (BadRecord,
+        naming the record and the field, before anything is written), then all of
+        it in one transaction, recorded as one operation. `keep_ids` restores a
+        backup into a new store: ids as the file gives them. `dry_run` only counts."""
+        now = self.clock()
+        summary = ImportSummary(source)
+        records = []
+        for entry in check_all(entries, source, now, zone, keep_ids):
+            if isinstance(entry, Skip):
+                summary.skipped[entry.reason] = summary.skipped.get(entry.reason, 0) + 1
+            else:
+                records.append(entry)
+        report = progress or (lambda done, total: None)
+        if dry_run or not records:
+            engine = self.store.open(write=False)
+            if engine is None:
+                found = imports.plan(None, records, keep_ids)
+            else:
+                with self.store.session(engine, write=False) as session:
+                    found = imports.plan(session, records, keep_ids)
+        else:
+            engine = self.store.open(write=True)
+            with self.store.session(engine, write=True) as session:
+                found = imports.plan(session, records, keep_ids)
+                self._write_import(session, found, keep_ids, now, report)
+                session.commit()
+        report(len(records), len(records))
+        summary.added, summary.updated = len(found.added), len(found.updated)
+        summary.unchanged = found.unchanged
+        return summary
+
+    def _write_import(
+        self, session: Session, found: imports.Plan, keep_ids: bool, now: Any, report: Progress
+    ) -> None:
+        count = len(found.added) + len(found.updated)
+        if not count:
+            return
+        seq = self.log.start(session, IMPORTED, now, count)
+        changed = [task_id for task_id, _record in found.updated]
+        self.log.keep_rows(session, seq, BEFORE, changed)
+        self.store.update_many(
+            session, _TABLE, imports.SET_COLUMNS, imports.updated_rows(found.updated)
+        )
+        if found.added:
+            columns = (*imports.ADDED_COLUMNS, "id") if keep_ids else imports.ADDED_COLUMNS
+            rows = imports.added_rows(found.added, keep_ids, report)
+            last = self.store.insert_many(session, _TABLE, columns, rows)
+            if keep_ids:
+                self.log.keep_rows(session, seq, AFTER, [record.id for record in found.added])
+            else:
+                self.log.keep_range(session, seq, AFTER, last - len(found.added) + 1, last)
+        self.log.keep_rows(session, seq, AFTER, changed)
+
     # -- the operations log -----------------------------------------------------------
 
     def undo(self) -> Undone:
@@ -496,22 +566,30 @@ class TaskService:
             session.commit()
         if done.removed_later is not None:
             seq, phase = done.removed_later
-            done.removed = list(self._logged_rows(engine, seq, phase))
+            done.removed = list(self._logged_rows(engine, seq, phase, done.removed_unless))
         if done.present_later is not None:
             first, last = done.present_later
             statement = select(*_LISTED).where(Task.id.between(first, last)).order_by(Task.id)
             done.present = list(self.store.stream(engine, statement, _as_task_row))
+        if done.present_logged is not None:
+            statement = select(*_LISTED).where(Task.id.in_(_logged_ids(*done.present_logged)))
+            done.present = list(
+                self.store.stream(engine, statement.order_by(Task.id), _as_task_row)
+            )
         return done
 
-    def _logged_rows(self, engine: Engine, seq: int, phase: str) -> Iterator[TaskRow]:
-        """Rows the log holds for an operation, as listing rows (no object per row)."""
+    def _logged_rows(
+        self, engine: Engine, seq: int, phase: str, unless: str | None = None
+    ) -> Iterator[TaskRow]:
+        """Rows the log holds for an operation, as listing rows (no object per row);
+        with `unless`, only those of tasks not also logged in that phase."""
         columns = tuple(SQLiteStore.listed(OPERATION_ROW.c[name]) for name in PUBLIC_FIELDS)
-        statement = (
-            select(*columns)
-            .where(OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase)
-            .order_by(OPERATION_ROW.c.id)
+        statement = select(*columns).where(
+            OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase
         )
-        return self.store.stream(engine, statement, _as_task_row)
+        if unless is not None:
+            statement = statement.where(OPERATION_ROW.c.id.not_in(_logged_ids(seq, unless)))
+        return self.store.stream(engine, statement.order_by(OPERATION_ROW.c.id), _as_task_row)
 
     def history(self, limit: int | None = None) -> list[Operation]:
         """The operations in the log, newest first."""
@@ -528,6 +606,13 @@ class TaskService:
             raise CannotUndo(f"there is no operation #{seq} in the history")
         with self.store.session(engine, write=False) as session:
             return self.log.detail(session, seq)
+
+
+def _logged_ids(seq: int, phase: str) -> Any:
+    """The ids an operation logged in a phase, as a subquery."""
+    return select(OPERATION_ROW.c.id).where(
+        OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase
+    )
 
 
 def _apply(

@@ -41,7 +41,7 @@ from taskcli.errors import StorageError, TaskNotFound
 
 # Every Alembic revision in taskcli/migrations/versions, oldest first: the last is the head.
 # A database stamped with a revision not listed here was written by a newer taskcli.
-SCHEMA_REVISIONS = ("0001", "0002", "0003")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004")
 HEAD = SCHEMA_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_BUSY_TIMEOUT = 10.0
@@ -597,6 +597,28 @@ class SQLiteStore:
             cursor.executemany(f"INSERT INTO {table.name} ({names}) VALUES ({marks})", rows)
             (last,) = cursor.execute("SELECT last_insert_rowid()").fetchone()
         return last
+
+    @staticmethod
+    def update_many(
+        session: Session, table: Any, columns: Sequence[str], rows: Iterable[tuple]
+    ) -> None:
+        """Set `columns` of many rows by id through the driver's executemany: each
+        row holds the new values in order, then the id."""
+        assignments = ", ".join(f"{name} = ?" for name in columns)
+        with _driver_cursor(session) as cursor:
+            cursor.executemany(f"UPDATE {table.name} SET {assignments} WHERE id = ?", rows)
+
+    @staticmethod
+    def ever_held_tasks(session: Session) -> bool:
+        """Whether the store holds a task or ever did (AUTOINCREMENT's high-water mark)."""
+        return bool(
+            session.connection()
+            .exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM task) OR coalesce("
+                "(SELECT seq FROM sqlite_sequence WHERE name = 'task'), 0) > 0"
+            )
+            .scalar()
+        )
 
     @staticmethod
     def tag_sets(session: Session) -> list[tuple[Any, int]]:

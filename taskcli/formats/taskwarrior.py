@@ -1,0 +1,287 @@
+"""Taskwarrior's JSON: what `task export` writes (2.6 and 3.x) and `task import` reads.
+
+The input is a JSON array (usually "[", one object per line, "]") or one object per
+line; times are `20261201T160000Z` (the extended form 2026-12-01T16:00:00Z is
+accepted too). The mapping:
+
+  description   -> title (see "long descriptions" below)
+  status        pending / waiting -> not done; completed -> done, `end` -> completed_at;
+                deleted -> Skip("deleted"); recurring (a template) -> Skip("recurring
+                template"). A template's instances (with `parent`, `imask`) are ordinary
+                pending tasks and keep those fields.
+  entry, modified, due   -> created_at, updated_at, an exact due
+  priority, project, tags, uuid   -> the same fields
+  id, urgency   dropped (Taskwarrior computes them)
+  anything else (annotations, depends, wait, scheduled, until, start, recur, parent,
+  imask, mask, rtype, user-defined attributes, fields we do not know) -> kept as its
+  JSON value in extra["taskwarrior"], and written back by `write`.
+
+Three keys of extra["taskwarrior"] are not Taskwarrior fields but notes for
+`write`; they are names of core fields, which the reader never keeps, so they
+cannot collide with a user-defined attribute:
+
+  "description": true   Long descriptions. A description that is not a valid title
+                (over 500 characters, several lines, a control character, blank, or
+                surrounding white space) is kept whole in the task's description,
+                and the title is its first line cut at a word boundary, ending with
+                "…". `write` then writes the description back as Taskwarrior's
+                description, provided the title is still that abbreviation (if the
+                title was edited in taskcli, the title wins and the description is
+                written as an annotation, as for any task).
+  "status": "waiting"   A task whose status was "waiting" (2.5 and older store it; 2.6
+                derives it from `wait`) is written back as waiting unless it is done.
+  "tags": [...]         The tags in the file's order when it was not sorted (taskcli
+                keeps tags sorted), written back in that order while the set is the same.
+
+taskcli's description (of a task with no long-description note) has no field in
+Taskwarrior: it is written as the first annotation, dated the task's creation
+time. Reading does the reverse: an annotation dated exactly the task's `entry`,
+first in the list, becomes the description (when it is a valid description). So a
+task with a description survives taskcli -> Taskwarrior -> taskcli, and a
+Taskwarrior task annotated in the second it was made survives Taskwarrior ->
+taskcli -> Taskwarrior (the annotation comes back with the same time and text).
+
+An all-day due (2026-12-01) is exported as the end of that day in the user's zone
+(23:59:59 local, in UTC): Taskwarrior has no all-day dates.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Iterator
+from datetime import date, datetime, time, timedelta, timezone, tzinfo
+from functools import lru_cache
+from typing import Any
+
+from taskcli.domain.validation import DESCRIPTION_MAX, TITLE_MAX, clean_title
+from taskcli.errors import InvalidInput
+from taskcli.formats.ours import batches, json_items
+from taskcli.formats.record import BadRecord, Lines, Record, Skip
+
+__all__ = ["abbreviate", "read", "write"]
+
+UTC = timezone.utc
+
+_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
+_EXTENDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+_STATUSES = ("pending", "waiting", "completed", "deleted", "recurring")
+# Fields the reader maps to taskcli's own, or drops; everything else is kept.
+_MAPPED = frozenset(
+    ("description", "status", "entry", "modified", "end", "due", "priority", "project")
+    + ("tags", "uuid", "id", "urgency")
+)
+# Line breaks as the title rule knows them.
+_LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+_DESCRIPTION_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+_ELLIPSIS = "…"
+
+
+# --- titles of long descriptions ---------------------------------------------------
+
+
+def _is_title(text: str) -> bool:
+    """Whether taskcli would keep `text` as a title exactly as it is."""
+    try:
+        return clean_title(text) == text
+    except InvalidInput:
+        return False
+
+
+def abbreviate(text: str) -> str:
+    """The title of a description that is not a valid title: its first line with
+    content, control characters made spaces, cut at a word boundary to at most 500
+    characters with the "…" that ends it."""
+    lines = (line.strip() for line in _LINE_BREAK.split(text))
+    first = next((line for line in lines if line), "")
+    first = " ".join(_CONTROL.sub(" ", first).split())
+    room = TITLE_MAX - len(_ELLIPSIS)
+    if len(first) > room:
+        cut = first[: room + 1].rfind(" ")
+        first = first[:cut] if cut > 0 else first[:room]
+    return first.rstrip() + _ELLIPSIS
+
+
+# --- reading ---------------------------------------------------------------------
+
+
+def _time(value: Any, where: str, name: str) -> datetime | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        raise BadRecord(where, name, f"expected a date as text such as 20261201T160000Z")
+    match = _COMPACT.fullmatch(value) or _EXTENDED.fullmatch(value)
+    if match is None:
+        raise BadRecord(where, name, f"{value!r} is not a Taskwarrior date (20261201T160000Z)")
+    try:
+        return datetime(*map(int, match.groups()), tzinfo=UTC)
+    except ValueError:
+        raise BadRecord(where, name, f"{value!r} is not a real date and time") from None
+
+
+def _text(item: dict[str, Any], name: str, where: str) -> str | None:
+    value = item.get(name)
+    if value is not None and not isinstance(value, str):
+        raise BadRecord(where, name, "expected text")
+    return value
+
+
+def _is_description(text: Any) -> bool:
+    return (
+        isinstance(text, str)
+        and 0 < len(text) <= DESCRIPTION_MAX
+        and _DESCRIPTION_CONTROL.search(text) is None
+    )
+
+
+def _record(where: str, item: Any) -> Record | Skip:
+    if not isinstance(item, dict):
+        raise BadRecord(where, None, "expected a JSON object (a Taskwarrior task)")
+    status = item.get("status", "pending")
+    if status not in _STATUSES:
+        raise BadRecord(where, "status", f"{status!r} is not one of " + ", ".join(_STATUSES))
+    if status == "deleted":
+        return Skip(where, "deleted")
+    if status == "recurring":
+        return Skip(where, "recurring template")
+    if "description" not in item:
+        raise BadRecord(where, "description", "missing")
+    text = _text(item, "description", where)
+    assert text is not None
+    tags = item.get("tags", [])
+    if tags is None:
+        tags = []
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise BadRecord(where, "tags", "expected an array of texts")
+    uuid, priority, project = (_text(item, name, where) for name in ("uuid", "priority", "project"))
+    created = _time(item.get("entry"), where, "entry")
+    updated = _time(item.get("modified"), where, "modified")
+    due_at = _time(item.get("due"), where, "due")
+    done = status == "completed"
+    completed = _time(item.get("end"), where, "end") if done else None
+
+    kept = {name: value for name, value in item.items() if name not in _MAPPED}
+    if "end" in item and not done:
+        kept["end"] = item["end"]
+    if status == "waiting":
+        kept["status"] = "waiting"
+    if tags != sorted(tags):
+        kept["tags"] = tags
+
+    description = None
+    if _is_title(text):
+        title = text
+        annotations = kept.get("annotations")
+        if (
+            isinstance(annotations, list)
+            and annotations
+            and isinstance(annotations[0], dict)
+            and annotations[0].keys() == {"entry", "description"}
+            and annotations[0]["entry"] == item.get("entry")
+            and _is_description(annotations[0]["description"])
+        ):
+            description = annotations[0]["description"]
+            if len(annotations) > 1:
+                kept["annotations"] = annotations[1:]
+            else:
+                del kept["annotations"]
+    else:
+        title, description = abbreviate(text), text
+        kept["description"] = True
+
+    return Record(
+        where=where,
+        title=title,
+        description=description,
+        done=done,
+        created_at=created,
+        updated_at=updated,
+        completed_at=completed,
+        uuid=uuid,
+        due=None if due_at is None else due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        priority=priority,
+        tags=tags,
+        project=project,
+        extra={"taskwarrior": kept} if kept else {},
+        identity=json.dumps(item, ensure_ascii=False, sort_keys=True),
+    )
+
+
+def read(lines: Lines, zone: tzinfo) -> Iterator[Record | Skip]:
+    """The tasks of `task export` output (see the module's docstring for the mapping)."""
+    for where, item in json_items(lines):
+        yield _record(where, item)
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def _compact(stamp: str) -> str:
+    """'2026-11-26T17:02:27.356578Z' (UTC, as listings give it) as 20261126T170227Z."""
+    return f"{stamp[0:4]}{stamp[5:7]}{stamp[8:10]}T{stamp[11:13]}{stamp[14:16]}{stamp[17:19]}Z"
+
+
+@lru_cache(maxsize=4096)
+def _end_of_day(day: str, zone: tzinfo) -> str:
+    """An all-day due as Taskwarrior's instant: 23:59:59 of that day in `zone`."""
+    moment = datetime.combine(date.fromisoformat(day), time(23, 59, 59), zone)
+    # If that wall time is skipped by the clocks, take the last second that exists.
+    utc = moment.astimezone(UTC)
+    if utc.astimezone(zone).date() != moment.date():
+        utc = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), zone)
+        utc = utc.astimezone(UTC) - timedelta(seconds=1)
+    return utc.strftime("%Y%m%dT%H%M%SZ")
+
+
+def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
+    extra = json.loads(row.extra) if row.extra else {}
+    kept = dict(extra.get("taskwarrior") or {})
+    long_description = kept.pop("description", None) is True
+    waiting = kept.pop("status", None) == "waiting"
+    file_tags = kept.pop("tags", None)
+    entry = _compact(row.created_at)
+
+    task: dict[str, Any] = {"uuid": row.uuid}
+    description = row.description
+    if long_description and description is not None and row.title == abbreviate(description):
+        task["description"] = description
+    else:
+        task["description"] = row.title
+        if description is not None:
+            annotations = kept.get("annotations")
+            own = {"entry": entry, "description": description}
+            kept["annotations"] = [own, *(annotations if isinstance(annotations, list) else [])]
+    if row.done:
+        task["status"] = "completed"
+    else:
+        task["status"] = "waiting" if waiting else "pending"
+    task["entry"] = entry
+    task["modified"] = _compact(row.updated_at)
+    if row.done:
+        task["end"] = _compact(row.completed_at or row.updated_at)
+    if row.due is not None:
+        task["due"] = _compact(row.due) if len(row.due) > 10 else _end_of_day(row.due, zone)
+    if row.priority is not None:
+        task["priority"] = row.priority
+    if row.project is not None:
+        task["project"] = row.project
+    tags = json.loads(row.tags) if row.tags else []
+    if tags:
+        same = isinstance(file_tags, list) and sorted(file_tags) == tags
+        task["tags"] = file_tags if same else tags
+    for name, value in kept.items():
+        if name not in task:
+            task[name] = value
+    return task
+
+
+def write(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
+    """What `task import` reads: a JSON array, one task per line as `task export`
+    writes it, with every kept Taskwarrior field written back."""
+    first = True
+    for batch in batches(rows):
+        lines = (json.dumps(_task(row, zone), ensure_ascii=False, separators=(",", ":")) for row in batch)
+        yield ("[\n" if first else ",\n") + ",\n".join(lines)
+        first = False
+    yield "[\n]\n" if first else "\n]\n"
