@@ -5,12 +5,13 @@ params    parameters shared by the commands
 tasks     add, list, show, done, reopen, edit, rm, path
 organize  next, tags, projects
 history   undo, redo, history [show]
+transfer  export, import
 server    tasks server status | stop
 """
 
 # The commands register on app in import order, which is their order in --help.
 import taskcli.cli.tasks  # noqa: F401  (add, list, ... first)
-from taskcli.cli import history, organize, server  # noqa: F401
+from taskcli.cli import history, organize, server, transfer  # noqa: F401
 from taskcli.cli.app import app, command, examples, run, run_guarded
 
 __all__ = ["app", "command", "examples", "run", "run_guarded"]

@@ -68,8 +68,20 @@ _EXTENDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):
 _STATUSES = ("pending", "waiting", "completed", "deleted", "recurring")
 # Fields the reader maps to taskcli's own, or drops; everything else is kept.
 _MAPPED = frozenset(
-    ("description", "status", "entry", "modified", "end", "due", "priority", "project")
-    + ("tags", "uuid", "id", "urgency")
+    [
+        "description",
+        "status",
+        "entry",
+        "modified",
+        "end",
+        "due",
+        "priority",
+        "project",
+        "tags",
+        "uuid",
+        "id",
+        "urgency",
+    ]
 )
 # Line breaks as the title rule knows them.
 _LINE_BREAK = re.compile(r"[\n\r\v\f\x1c-\x1e\x85\u2028\u2029]")
@@ -110,7 +122,7 @@ def _time(value: Any, where: str, name: str) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise BadRecord(where, name, f"expected a date as text such as 20261201T160000Z")
+        raise BadRecord(where, name, "expected a date as text such as 20261201T160000Z")
     match = _COMPACT.fullmatch(value) or _EXTENDED.fullmatch(value)
     if match is None:
         raise BadRecord(where, name, f"{value!r} is not a Taskwarrior date (20261201T160000Z)")
@@ -236,7 +248,8 @@ def _end_of_day(day: str, zone: tzinfo) -> str:
 
 def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
     extra = json.loads(row.extra) if row.extra else {}
-    kept = dict(extra.get("taskwarrior") or {})
+    kept = extra.get("taskwarrior")
+    kept = dict(kept) if isinstance(kept, dict) else {}
     long_description = kept.pop("description", None) is True
     waiting = kept.pop("status", None) == "waiting"
     file_tags = kept.pop("tags", None)
@@ -281,7 +294,9 @@ def write(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
     writes it, with every kept Taskwarrior field written back."""
     first = True
     for batch in batches(rows):
-        lines = (json.dumps(_task(row, zone), ensure_ascii=False, separators=(",", ":")) for row in batch)
+        lines = (
+            json.dumps(_task(row, zone), ensure_ascii=False, separators=(",", ":")) for row in batch
+        )
         yield ("[\n" if first else ",\n") + ",\n".join(lines)
         first = False
     yield "[\n]\n" if first else "\n]\n"

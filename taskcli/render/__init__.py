@@ -11,6 +11,7 @@ escape and bidi characters are made visible and rich markup is never interpreted
     table        tasks for people: table, tab-separated lines, detail, confirmations
     messages     the command server's state, the delete prompt
     progress_bar a progress bar for long operations
+    transfer     export's output (stdout or a file replaced whole), import's summary
 """
 
 from typing import Any
@@ -39,6 +40,11 @@ _LAZY = {
     "task_detail": "table",
     "task_list": "table",
     "name_counts": "table",
+    "export_chunks": "transfer",
+    "write_chunks": "transfer",
+    "write_file": "transfer",
+    "note": "transfer",
+    "import_summary": "transfer",
     "undone": "history",
     "history_list": "history",
     "operation_detail": "history",
@@ -48,7 +54,7 @@ _LAZY = {
 def __getattr__(name: str) -> Any:
     import importlib
 
-    if name in ("json_output", "table", "history"):
+    if name in ("json_output", "table", "history", "transfer"):
         return importlib.import_module(f"taskcli.render.{name}")
     if name in _LAZY:
         value = getattr(importlib.import_module(f"taskcli.render.{_LAZY[name]}"), name)

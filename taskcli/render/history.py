@@ -61,7 +61,7 @@ def undone(done: Any, undo: bool, json_: bool) -> None:
     if operation.kind == "import" and undo:
         # An import made some tasks (its undo removes them) and changed others.
         counts = [(len(done.removed), "removed"), (len(done.present), "restored")]
-        verb = ", ".join(f"{what} {count}" for count, what in counts if count) + " of"
+        verb = " and ".join(f"{what} {count}" for count, what in counts if count) + " tasks:"
     else:
         verb = _VERBS[(operation.kind, undo)]
     head = "Undid" if undo else "Redid"

@@ -69,16 +69,37 @@ def json_array(tasks: Iterable[TaskLike]) -> None:
     """A JSON array written one task per line as rows arrive, never built in memory.
 
     `tasks` are all listing rows (TaskRow) or all Task objects."""
+    for text in json_array_chunks(tasks):
+        write(text)
+
+
+def json_array_chunks(tasks: Iterable[TaskLike]) -> Iterator[str]:
+    """The text json_array writes, a block of tasks at a time."""
     first = True
     for chunk in chunks(tasks):
-        if isinstance(chunk[0], tuple):
-            check_rows(chunk)
-            lines = _row_lines(chunk)
-        else:
-            lines = [json.dumps(task_dict(task), ensure_ascii=False) for task in chunk]
-        write(("[\n" if first else ",\n") + ",\n".join(lines))
+        yield ("[\n" if first else ",\n") + ",\n".join(_lines(chunk))
         first = False
-    write("[]\n" if first else "\n]\n")
+    yield "[]\n" if first else "\n]\n"
+
+
+def json_line_chunks(tasks: Iterable[TaskLike]) -> Iterator[str]:
+    """NDJSON: each task's JSON object on a line of its own, a block at a time."""
+    for chunk in chunks(tasks):
+        yield "\n".join(_lines(chunk)) + "\n"
+
+
+def _lines(chunk: list[Any]) -> list[str]:
+    if isinstance(chunk[0], tuple):
+        check_rows(chunk)
+        return _row_lines(chunk)
+    return [json.dumps(task_dict(task), ensure_ascii=False) for task in chunk]
+
+
+def checked_rows(rows: Iterable[Any]) -> Iterator[Any]:
+    """Listing rows, each block checked (check_rows) before any of it is passed on."""
+    for chunk in chunks(rows):
+        check_rows(chunk)
+        yield from chunk
 
 
 def _compile_row_lines() -> Callable[[list[Any]], list[str]]:

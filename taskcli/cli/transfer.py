@@ -1,0 +1,243 @@
+"""Moving in and out: `tasks export` and `tasks import`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any, BinaryIO
+
+import typer
+
+from taskcli import render
+from taskcli.cli.app import TasksCommand, app
+from taskcli.cli.params import (
+    DueAfterFilter,
+    DueBeforeFilter,
+    JsonOption,
+    LimitOption,
+    NoDueFilter,
+    NoTagFilter,
+    OffsetOption,
+    OverdueFilter,
+    PriorityFilter,
+    ProjectFilter,
+    SearchFilter,
+    SortOption,
+    TagFilter,
+    app_context,
+)
+from taskcli.cli.tasks import filter_query
+from taskcli.errors import InvalidInput
+
+FORMAT_NAMES = ("json", "ndjson", "csv", "todotxt", "taskwarrior")
+# The longest line an import reads (a JSON array written on one line included):
+# a longer one is refused before it fills the memory.
+LINE_MAX = 32 * 1024 * 1024
+# The module of taskcli.formats that reads each format.
+_MODULES = {
+    "json": "ours",
+    "ndjson": "ours",
+    "csv": "csvfile",
+    "todotxt": "todotxt",
+    "taskwarrior": "taskwarrior",
+}
+# How much of the input `--format auto` looks at.
+_SAMPLE = 64 * 1024
+
+
+def _format_option(choices: tuple[str, ...], default: str) -> Any:
+    def parse(value: str) -> str:
+        if value not in choices:
+            raise typer.BadParameter(f"{value!r} is not one of: {', '.join(choices)}")
+        return value
+
+    return typer.Option(
+        "--format",
+        "-f",
+        parser=parse,
+        metavar="FORMAT",
+        help=f"One of: {', '.join(choices)} (default: {default}).",
+    )
+
+
+@app.command(cls=TasksCommand)
+def export(
+    ctx: typer.Context,
+    format_: Annotated[str, _format_option(FORMAT_NAMES, "json")] = "json",
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to FILE (replaced whole, only once complete; mode 0600), not stdout.",
+            metavar="FILE",
+        ),
+    ] = None,
+    pending: Annotated[bool, typer.Option("--pending", help="Only pending tasks.")] = False,
+    done: Annotated[bool, typer.Option("--done", help="Only completed tasks.")] = False,
+    tag: TagFilter = None,
+    no_tag: NoTagFilter = None,
+    project: ProjectFilter = None,
+    priority: PriorityFilter = None,
+    overdue: OverdueFilter = False,
+    due_before: DueBeforeFilter = None,
+    due_after: DueAfterFilter = None,
+    no_due: NoDueFilter = False,
+    search: SearchFilter = None,
+    sort: SortOption = None,
+    limit: LimitOption = None,
+    offset: OffsetOption = None,
+) -> None:
+    """Write every task (or those the filters of `list` select) as JSON (what `list
+    --all --json` prints), NDJSON, CSV, todo.txt or Taskwarrior's import format.
+
+    Example: tasks export --format taskwarrior | task import
+    """
+    from taskcli.domain.query import Status
+
+    if pending and done:
+        raise InvalidInput("--pending and --done cannot be used together")
+    if overdue and done:
+        raise InvalidInput("--overdue selects pending tasks: it cannot be used with --done")
+    status = Status.PENDING if pending or overdue else Status.DONE if done else Status.ALL
+    query = filter_query(
+        ctx, status, tag, no_tag, project, priority, overdue, due_before, due_after, no_due,
+        search, sort, limit, offset,
+    )  # fmt: skip
+    context = app_context(ctx)
+    rows = context.service.list_tasks(query)
+    chunks = render.export_chunks(format_, rows, context.local_zone())
+    if output is None:
+        render.write_chunks(chunks)
+    else:
+        render.write_file(output, chunks)
+
+
+@app.command("import", cls=TasksCommand)
+def import_(
+    ctx: typer.Context,
+    source: Annotated[
+        str,
+        typer.Argument(
+            help="The file to import, or - for standard input (the default).", metavar="[FILE|-]"
+        ),
+    ] = "-",
+    format_: Annotated[str, _format_option(("auto", *FORMAT_NAMES), "auto")] = "auto",
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", "-n", help="Say what would change; change nothing.")
+    ] = False,
+    keep_ids: Annotated[
+        bool,
+        typer.Option(
+            "--keep-ids",
+            help="Restore a backup made by `tasks export` into a new store: ids, uuids and "
+            "times exactly as they were.",
+        ),
+    ] = False,
+    json_: JsonOption = False,
+) -> None:
+    """Import tasks from a file: Taskwarrior's export, todo.txt, CSV or taskcli's own
+    JSON/NDJSON. Everything is checked first, then written in one transaction (one
+    `tasks undo` takes it back). A task already here (same uuid) is updated only if
+    the file's copy was modified later; importing a file twice changes nothing.
+
+    Example: task export | tasks import -
+    """
+    from importlib import import_module
+
+    if keep_ids and format_ not in ("auto", "json", "ndjson"):
+        raise InvalidInput("--keep-ids restores taskcli's own JSON or NDJSON only")
+    context = app_context(ctx)
+    stream = _open(source)
+    try:
+        lines = _lines(stream)
+        if format_ == "auto":
+            lines, format_ = _detect(lines)
+            render.note(f"Reading {_name(source)} as {format_}.")
+        if keep_ids and format_ not in ("json", "ndjson"):
+            raise InvalidInput(f"--keep-ids restores taskcli's own JSON or NDJSON, not {format_}")
+        reader = import_module(f"taskcli.formats.{_MODULES[format_]}").read
+        zone = context.local_zone()
+        with render.progress("Importing tasks") as update:
+            summary = context.service.import_records(
+                reader(lines, zone),
+                format_,
+                zone,
+                keep_ids=keep_ids,
+                dry_run=dry_run,
+                progress=update,
+            )
+    finally:
+        if stream is not sys.stdin and stream is not getattr(sys.stdin, "buffer", None):
+            stream.close()
+    render.import_summary(summary, _name(source), dry_run, json_)
+
+
+def _name(source: str) -> str:
+    return "standard input" if source == "-" else source
+
+
+def _open(source: str) -> BinaryIO:
+    if source == "-":
+        if sys.stdin is None:
+            raise InvalidInput("standard input is closed: there is nothing to import")
+        if render.is_terminal(sys.stdin):
+            raise InvalidInput(
+                "standard input is a terminal: give a FILE, or pipe the file in "
+                "(task export | tasks import -)"
+            )
+        return getattr(sys.stdin, "buffer", sys.stdin)
+    path = Path(source)
+    try:
+        stream = path.open("rb")
+    except FileNotFoundError:
+        raise InvalidInput(f"{source}: no such file") from None
+    except IsADirectoryError:
+        raise InvalidInput(f"{source} is a folder, not a file") from None
+    except OSError as error:
+        raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    return stream
+
+
+def _lines(stream: BinaryIO) -> Iterator[tuple[int, str]]:
+    """(number, text) of each line, without its line ending; invalid UTF-8 and an
+    over-long line are refused naming the line."""
+    number = 0
+    while True:
+        try:
+            raw = stream.readline(LINE_MAX + 1)
+        except OSError as error:
+            raise InvalidInput(f"cannot read the input: {error.strerror or error}") from None
+        if not raw:
+            return
+        number += 1
+        if len(raw) > LINE_MAX:
+            raise InvalidInput(f"line {number} is longer than {LINE_MAX // 1024 // 1024} MiB")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise InvalidInput(
+                f"line {number} is not valid UTF-8 (byte {error.start + 1} of the line)"
+            ) from None
+        if number == 1 and text.startswith("\ufeff"):
+            text = text[1:]  # a byte order mark, as some editors write
+        if text.endswith("\n"):
+            text = text[:-2] if text.endswith("\r\n") else text[:-1]
+        yield number, text
+
+
+def _detect(lines: Iterator[tuple[int, str]]) -> tuple[Iterator[tuple[int, str]], str]:
+    """The format of the input, from its beginning; and the lines, none consumed."""
+    from itertools import chain
+
+    from taskcli.formats.detect import detect
+
+    sample: list[tuple[int, str]] = []
+    size = 0
+    for line in lines:
+        sample.append(line)
+        size += len(line[1]) + 1
+        if size >= _SAMPLE:
+            break
+    return chain(sample, lines), detect("\n".join(text for _number, text in sample))

@@ -1,0 +1,89 @@
+"""Export's output (stdout, or a file replaced whole) and import's summary."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Iterable, Iterator
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any
+
+from taskcli.errors import OutputError
+from taskcli.render.output import write, writing
+from taskcli.render.text import literal
+
+
+def export_chunks(format_: str, rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
+    """The text of an export, a block at a time. Every row is checked as listings
+    check them (a damaged task is refused, not written)."""
+    from taskcli.render.json_output import checked_rows, json_array_chunks, json_line_chunks
+
+    if format_ == "json":
+        return json_array_chunks(rows)
+    if format_ == "ndjson":
+        return json_line_chunks(rows)
+    from importlib import import_module
+
+    modules = {"csv": "csvfile", "todotxt": "todotxt", "taskwarrior": "taskwarrior"}
+    writer = import_module(f"taskcli.formats.{modules[format_]}").write
+    return writer(checked_rows(rows), zone)
+
+
+def write_chunks(chunks: Iterable[str]) -> None:
+    for chunk in chunks:
+        write(chunk)
+
+
+def write_file(path: Path, chunks: Iterable[str]) -> None:
+    """Write the chunks to a temporary file beside `path` (mode 0600), then rename
+    it over `path`: readers see the old file or the whole new one, never a part,
+    and a failure leaves `path` as it was."""
+    folder = path.parent
+    try:
+        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
+            for chunk in chunks:
+                stream.write(chunk)
+            stream.flush()
+            os.fsync(stream.fileno())
+        os.replace(temporary, path)
+    except OSError as error:
+        _remove(temporary)
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    except BaseException:
+        _remove(temporary)
+        raise
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def note(message: str) -> None:
+    """A line for people on stderr (stdout stays the output)."""
+    if sys.stderr is not None:
+        sys.stderr.write(literal(message) + "\n")
+        sys.stderr.flush()
+
+
+def import_summary(summary: Any, source: str, dry_run: bool, json_: bool) -> None:
+    """What an import did: one line on stderr, or with --json the summary alone on
+    stdout: {"format", "added", "updated", "unchanged", "skipped": {reason: count}}."""
+    if json_:
+        with writing():
+            write(json.dumps(summary.as_dict(), ensure_ascii=False) + "\n")
+        return
+    counts = f"{summary.added} added, {summary.updated} updated, {summary.unchanged} unchanged"
+    skipped = ", ".join(f"{count} {reason}" for reason, count in sorted(summary.skipped.items()))
+    if skipped:
+        counts += f"; skipped {skipped}"
+    head = "Would import (dry run, nothing changed)" if dry_run else "Imported"
+    note(f"{head} from {source} ({summary.format}): {counts}.")
