@@ -835,6 +835,92 @@ class Bench:
                 f"on an empty store ({results['empty'].median_ms:.1f} ms)."
             )
 
+    def run_transfer(self, size: int) -> None:
+        """Moving in and out at `size` tasks, against Taskwarrior on the same file:
+        `tasks import` of `task export`'s file against `task import` of it (each into
+        an empty store), the same import again (all unchanged), and `tasks export
+        --format taskwarrior` (in-process and through the warm server) against
+        `task export`."""
+        if not self.task:
+            print("transfer: Taskwarrior is not installed, skipped", file=sys.stderr)
+            return
+        runs = self.big_runs if size >= 100_000 else self.runs
+        label = f"{size:,}"
+        print(f"import and export at {size:,}", file=sys.stderr)
+        _tasks_env, task_env = self.organized_store(size)
+        assert task_env is not None
+        exported = self.root / f"task-export-{size}.json"
+        exported.write_text(self.output([self.task, "export"], task_env))
+        empty = self.root / "transfer-empty.db"
+        self.empty_store(self.tasks_env(empty))
+        work = self.tasks_env(self.root / "transfer-work.db")
+        task_work = self.root / "transfer-task"
+
+        def fresh_store() -> list[str]:
+            for suffix in ("-wal", "-shm"):
+                Path(work["TASKS_DB"] + suffix).unlink(missing_ok=True)
+            shutil.copy(empty, work["TASKS_DB"])
+            return [self.tasks, "import", str(exported)]
+
+        def fresh_task() -> list[str]:
+            shutil.rmtree(task_work, ignore_errors=True)
+            task_work.mkdir()
+            return [self.task, "import", str(exported)]
+
+        results = self.measure(
+            {
+                "tasks": Command([], work, before=fresh_store),
+                "task": Command([], self.task_env(task_work), before=fresh_task),
+            },
+            runs,
+        )
+        self.record("import (task export's file)", label, results, versus=True)
+        first_ms = results["tasks"].median_ms
+        self.notes.append(
+            f"`tasks import` of `task export`'s file of {size:,} tasks: {first_ms:.0f} ms, "
+            f"{first_ms / results['task'].median_ms:.2f}× `task import` of it "
+            f"({results['task'].median_ms:.0f} ms); peak "
+            f"{results['tasks'].peak_kib / 1024:.0f} MiB."
+        )
+        imported = self.root / "transfer-imported.db"
+        shutil.copy(work["TASKS_DB"], imported)
+        again = self.tasks_env(imported)
+        results = self.measure(
+            {"tasks": Command([self.tasks, "import", str(exported)], again)}, runs
+        )
+        self.record("import again (unchanged)", label, results)
+        self.notes.append(
+            f"The same import again (all {size:,} unchanged): "
+            f"{results['tasks'].median_ms:.0f} ms, {results['tasks'].median_ms / first_ms:.2f}× "
+            "the first."
+        )
+        warm = self.with_server(again)
+        self.server_running(warm)
+        results = self.measure(
+            {
+                "tasks": Command([self.tasks, "export", "-f", "taskwarrior"], again, "file"),
+                "warm": Command([self.tasks, "export", "-f", "taskwarrior"], warm, "file"),
+                "task": Command([self.task, "export"], task_env, "file"),
+            },
+            runs,
+        )
+        self.server_stopped(warm)
+        self.record("export --format taskwarrior", label, results, versus=True)
+        self.record(
+            "export --format taskwarrior (warm server)",
+            label,
+            {**results, "tasks": results["warm"]},
+            versus=True,
+        )
+        task_ms = results["task"].median_ms
+        self.notes.append(
+            f"`tasks export --format taskwarrior` of {size:,} tasks: "
+            f"{results['tasks'].median_ms:.0f} ms in-process, {results['warm'].median_ms:.0f} ms "
+            f"through the warm server: {results['tasks'].median_ms / task_ms:.2f}× and "
+            f"{results['warm'].median_ms / task_ms:.2f}× `task export` ({task_ms:.0f} ms); peak "
+            f"{results['tasks'].peak_kib / 1024:.0f} MiB."
+        )
+
     # -- report -------------------------------------------------------------------
 
     def table(self) -> str:
@@ -896,7 +982,7 @@ def machine() -> str:
 
 
 # The groups of scenarios, in the order they run.
-GROUPS = ("startup", "stores", "bulk", "server", "organized", "history")
+GROUPS = ("startup", "stores", "bulk", "server", "organized", "history", "transfer")
 
 
 def main() -> int:
@@ -957,6 +1043,8 @@ def main() -> int:
                 bench.run_organized(organized_size)
             if "history" in groups:
                 bench.run_history(organized_size)
+            if "transfer" in groups:
+                bench.run_transfer(organized_size)
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1

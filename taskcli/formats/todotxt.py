@@ -84,7 +84,9 @@ def _leading_date(text: str) -> tuple[str, str] | None:
 
 def _is_marker(word: str) -> bool:
     """Whether a word is a +project, @context or key:value of todo.txt."""
-    if word[0] in "+@":
+    if word[0] == "+":
+        return is_tag(word[1:]) or is_project(word[1:])
+    if word[0] == "@":
         return is_tag(word[1:])
     return _PAIR.fullmatch(word) is not None
 
@@ -114,7 +116,8 @@ def _record(number: int, text: str, zone: tzinfo) -> Record:
         if first:
             created, rest = _date(first[0], where, "created_at"), first[1]
 
-    words = [word.group() for word in _WORD.finditer(rest)]
+    spans = list(_WORD.finditer(rest))
+    words = [span.group() for span in spans]
     # The markers at the end are taken out of the title; if the words are all
     # markers, they stay (cut 0 means "no run at the end").
     cut = len(words)
@@ -122,7 +125,7 @@ def _record(number: int, text: str, zone: tzinfo) -> Record:
         cut -= 1
     title = rest
     if cut:
-        title = rest[: [m.end() for m in _WORD.finditer(rest)][cut - 1]]
+        title = rest[: spans[cut - 1].end()]
     else:
         cut = len(words)
 
@@ -134,14 +137,14 @@ def _record(number: int, text: str, zone: tzinfo) -> Record:
         if not _is_marker(word):
             continue
         sign, name = word[0], word[1:]
-        if sign == "+" and project is None:
+        if sign == "+" and project is None and is_project(name):
             project = name
-        elif sign in "+@":
+        elif sign in "+@" and is_tag(name):
             if name not in tags:
                 tags.append(name)
             if sign not in signs.get(name, ""):
                 signs[name] = signs.get(name, "") + sign
-        else:
+        elif sign not in "+@":
             key, value = word.split(":", 1)
             if key == "due":
                 if not _DATE.fullmatch(value):
@@ -182,3 +185,72 @@ def read(lines: Lines, zone: tzinfo) -> Iterator[Record]:
             text = text.removeprefix("\ufeff")
         if text.strip():
             yield _record(number, text, zone)
+
+
+# --- writing ---------------------------------------------------------------------
+
+
+def _local_day(stamp: str, zone: tzinfo) -> str:
+    """The local date of an RFC 3339 UTC time, as YYYY-MM-DD."""
+    return datetime.fromisoformat(stamp).astimezone(zone).date().isoformat()
+
+
+def _line(row: Any, zone: tzinfo) -> str:
+    extra = json.loads(row.extra) if row.extra else {}
+    kept = extra.get("todotxt")
+    kept = kept if isinstance(kept, dict) else {}
+    title: str = row.title
+    in_title = set(title.split())
+    starts_with_date = _leading_date(title) is not None
+    parts: list[str] = []
+    dated = kept.get("created") is not False
+    if row.done:
+        parts.append("x")
+        if row.completed_at is not None or starts_with_date:
+            parts.append(_local_day(row.completed_at or row.updated_at, zone))
+            if dated or starts_with_date:
+                parts.append(_local_day(row.created_at, zone))
+    else:
+        if row.priority is not None:
+            letter = _LETTER_OF.get(row.priority, "C")
+            kept_letter = kept.get("priority")
+            if row.priority == "L" and isinstance(kept_letter, str) and "D" <= kept_letter <= "Z":
+                letter = kept_letter
+            parts.append(f"({letter})")
+        # A title the reader would take for a done mark, a priority or a date
+        # needs the creation date before it.
+        ambiguous = starts_with_date or (
+            row.priority is None
+            and (title.startswith("x ") or _PRIORITY.match(title + " ") is not None)
+        )
+        if dated or ambiguous:
+            parts.append(_local_day(row.created_at, zone))
+    parts.append(title)
+
+    markers: list[str] = []
+    if row.project is not None:
+        markers.append("+" + row.project)
+    signs = kept.get("signs")
+    signs = signs if isinstance(signs, dict) else {}
+    for tag in json.loads(row.tags) if row.tags else ():
+        tag_signs = signs.get(tag)
+        tag_signs = tag_signs if isinstance(tag_signs, str) and tag_signs else "@"
+        if row.project is None:
+            # Without a project, the first + word would be read as the project.
+            tag_signs = "@"
+        markers.extend(sign + tag for sign in tag_signs if sign in "+@")
+    if row.due is not None:
+        day = row.due if len(row.due) == 10 else _local_day(row.due, zone)
+        markers.append("due:" + day)
+    pairs = kept.get("pairs")
+    for pair in pairs if isinstance(pairs, list) else ():
+        if isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair):
+            markers.append(f"{pair[0]}:{pair[1]}")
+    parts.extend(dict.fromkeys(word for word in markers if word not in in_title))
+    return " ".join(parts)
+
+
+def write(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
+    """One todo.txt line per task (see the module's docstring)."""
+    for batch in batches(rows):
+        yield "".join(_line(row, zone) + "\n" for row in batch)

@@ -1,0 +1,283 @@
+"""tasks export and tasks import: restore, idempotence, all-or-nothing, undo, safety."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import stat
+
+import pytest
+from conftest import Cli
+
+SUMMARY_KEYS = ["format", "added", "updated", "unchanged", "skipped"]
+
+
+def _imports(cli: Cli, *args: str, input: str | bytes | None = None) -> str:
+    """Run an import that must succeed; its summary line (stderr)."""
+    result = cli("import", *args, input=input)
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
+    return result.stderr
+
+
+def _store(cli: Cli) -> None:
+    """Tasks with every field set somewhere, a done one, and a gap in the ids."""
+    cli.at("2026-11-20 09:00", "Europe/Berlin")
+    cli.ok("add", "Ship v1", "--due", "2026-12-01", "-p", "H", "-t", "work", "-t", "été")
+    cli.ok("add", "Call Bob", "--due", "2026-12-02 17:30", "-P", "home.calls")
+    cli.ok("add", "gone")
+    cli.ok("add", "Write docs", "-d", "line one\n\tline two")
+    cli.at("2026-11-21 10:00", "Europe/Berlin")
+    cli.ok("done", "2")
+    cli.ok("rm", "-y", "3")
+    cli.ok("add", "last")
+    cli.ok("rm", "-y", "5")
+
+
+def test_export_then_restore_with_keep_ids_is_byte_identical(cli, tmp_path):
+    _store(cli)
+    exported = cli.ok("export").stdout
+    assert exported == cli.ok("list", "--all", "--json").stdout
+    backup = tmp_path / "backup.json"
+    backup.write_text(exported, encoding="utf-8")
+    restored = Cli(tmp_path / "restored.db")
+    restored.zone = cli.zone
+    result = restored("import", "--keep-ids", str(backup))
+    assert result.exit_code == 0, result.stderr
+    assert "2 added" not in result.stderr and "3 added" in result.stderr
+    assert restored.ok("export").stdout == exported
+    # ids come back as they were, and the next one is past them.
+    assert "Added task 5" in restored.ok("add", "next").stdout
+
+
+def test_ndjson_export_is_one_object_per_line_and_restores_too(cli, tmp_path):
+    _store(cli)
+    lines = cli.ok("export", "--format", "ndjson").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == cli.json("list", "--all")
+    restored = Cli(tmp_path / "restored.db")
+    _imports(restored, "--keep-ids", "-", input="\n".join(lines) + "\n")
+    assert restored.ok("export").stdout == cli.ok("export").stdout
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(cli, tmp_path):
+    _store(cli)
+    exported = cli.ok("export").stdout
+    other = Cli(tmp_path / "other.db")
+    other.ok("add", "already here")
+    first = other.json("import", "-", input=exported)
+    assert first == {"format": "json", "added": 3, "updated": 0, "unchanged": 0, "skipped": {}}
+    before = other.ok("export").stdout
+    second = other.json("import", "-", input=exported)
+    assert second == {"format": "json", "added": 0, "updated": 0, "unchanged": 3, "skipped": {}}
+    assert other.ok("export").stdout == before
+    # New ids, the same uuids and times.
+    assert [task["id"] for task in json.loads(before)] == [1, 2, 3, 4]
+    theirs = {task["uuid"]: task for task in json.loads(exported)}
+    for task in json.loads(before)[1:]:
+        assert {**task, "id": 0} == {**theirs[task["uuid"]], "id": 0}
+
+
+def test_a_record_modified_later_updates_its_task_an_older_one_does_not(cli):
+    cli.at("2026-11-20 09:00")
+    cli.ok("add", "original")
+    (task,) = cli.json("list")
+    newer = {**task, "title": "changed elsewhere", "updated_at": "2026-11-22T00:00:00.000000Z"}
+    older = {**task, "title": "stale copy", "updated_at": "2026-11-19T00:00:00.000000Z"}
+    assert cli.json("import", "-f", "ndjson", "-", input=json.dumps(older))["unchanged"] == 1
+    assert cli.json("show", "1")["title"] == "original"
+    assert cli.json("import", "-f", "ndjson", "-", input=json.dumps(newer))["updated"] == 1
+    shown = cli.json("show", "1")
+    assert (shown["id"], shown["title"], shown["updated_at"]) == (
+        1,
+        "changed elsewhere",
+        "2026-11-22T00:00:00.000000Z",
+    )
+
+
+def test_one_bad_record_imports_nothing_and_is_named_with_its_field(cli):
+    cli.ok("add", "keep me")
+    before = cli.ok("export").stdout
+    good = {"title": "fine"}
+    cases = [
+        ({"title": "bad\x07bell"}, "record 1, field 'title'"),
+        ({"title": "x", "tags": "work"}, "record 1, field 'tags'"),
+        ({"title": "x", "tags": ["has space"]}, "record 1, field 'tags'"),
+        ({"title": "x", "due": "2026-02-30"}, "record 1, field 'due'"),
+        ({"title": "x", "priority": "Z"}, "record 1, field 'priority'"),
+        ({"title": "x", "done": "yes"}, "record 1, field 'done'"),
+        ({"title": "x", "uuid": "not-a-uuid"}, "record 1, field 'uuid'"),
+        ({"title": "x", "created_at": "yesterday"}, "record 1, field 'created_at'"),
+        ({"title": "x", "created_at": "10000-01-01T00:00:00Z"}, "record 1, field 'created_at'"),
+        ({"title": 5}, "record 1, field 'title'"),
+    ]
+    for bad, named in cases:
+        error = cli.fails(2, "import", "-f", "json", "-", input=json.dumps([good, bad]))
+        record, field = named.split(", ")
+        assert record in error and field in error, (bad, error)
+    assert cli.ok("export").stdout == before
+    assert len(cli.json("history")) == 1
+
+
+def test_duplicate_uuids_in_one_file_are_refused(cli):
+    uuid = "0b7c6f3e-4a1d-4d2b-9a55-7b1f0c2d3e4f"
+    records = [{"title": "a", "uuid": uuid}, {"title": "b", "uuid": uuid}]
+    error = cli.fails(2, "import", "-f", "json", "-", input=json.dumps(records))
+    assert "record 1" in error and "field 'uuid'" in error and "record 0" in error
+    assert cli.json("list", "--all") == []
+
+
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        (b'[{"title": "a"},\n{"title": "b"', "line 2"),
+        (b'{"title": "a"}\n{"title": "\xff"}\n', "line 2 is not valid UTF-8"),
+        (b'[{"title": "a", "nonsense": 1}]', "nonsense"),
+    ],
+)
+def test_broken_input_is_one_error_line_and_nothing_is_written(cli, data, named):
+    format_ = "json" if data.startswith(b"[") else "ndjson"
+    error = cli.fails(2, "import", "-f", format_, "-", input=data)
+    assert named in error
+    assert not cli.db_path.exists() or cli.json("list", "--all") == []
+
+
+def test_an_over_long_line_is_refused_before_it_is_read_whole(cli, monkeypatch):
+    from taskcli.cli import transfer
+
+    monkeypatch.setattr(transfer, "LINE_MAX", 1000)
+    error = cli.fails(2, "import", "-f", "ndjson", "-", input=b"x" * 5000)
+    assert "line 1 is longer than" in error
+
+
+def test_dry_run_counts_and_writes_nothing(cli, tmp_path):
+    data = json.dumps([{"title": "a"}, {"title": "b"}])
+    summary = cli.json("import", "--dry-run", "-f", "json", "-", input=data)
+    assert summary == {"format": "json", "added": 2, "updated": 0, "unchanged": 0, "skipped": {}}
+    assert not cli.db_path.exists()
+    _imports(cli, "-f", "json", "-", input=data)
+    again = cli("import", "-n", "-f", "json", "-", input=data)
+    assert again.exit_code == 0
+    assert "Would import (dry run, nothing changed)" in again.stderr
+    assert "0 added, 0 updated, 2 unchanged" in again.stderr
+    assert len(cli.json("history")) == 1
+
+
+def test_the_summary_is_a_pinned_json_shape(cli):
+    summary = cli.json("import", "-f", "json", "-", input='[{"title": "a"}]')
+    assert list(summary) == SUMMARY_KEYS
+    assert isinstance(summary["skipped"], dict)
+
+
+def test_an_import_is_one_operation_that_undo_takes_back_whole(cli):
+    cli.at("2026-11-20 09:00")
+    cli.ok("add", "existing")
+    (task,) = cli.json("list")
+    records = [
+        {**task, "title": "renamed", "updated_at": "2026-11-25T00:00:00.000000Z"},
+        {"title": "new one"},
+        {"title": "new two"},
+    ]
+    summary = cli.json("import", "-f", "json", "-", input=json.dumps(records))
+    assert (summary["added"], summary["updated"]) == (2, 1)
+    after = cli.ok("export").stdout
+    (operation, *_) = cli.json("history")
+    assert (operation["command"].split()[0], operation["count"]) == ("import", 3)
+    undone = cli.json("undo")
+    assert sorted((t["id"], t["deleted"]) for t in undone["tasks"]) == [
+        (1, False),
+        (2, True),
+        (3, True),
+    ]
+    assert [t["title"] for t in cli.json("list", "--all")] == ["existing"]
+    cli.ok("redo")
+    assert cli.ok("export").stdout == after
+
+
+def test_undo_of_an_import_refuses_when_its_tasks_changed_behind_the_log(cli):
+    _imports(cli, "-f", "json", "-", input='[{"title": "a"}, {"title": "b"}]')
+    connection = sqlite3.connect(cli.db_path)
+    connection.execute("UPDATE task SET title = 'edited outside' WHERE id = 2")
+    connection.commit()
+    connection.close()
+    error = cli.fails(1, "undo")
+    assert "task 2 has changed" in error
+    assert len(cli.json("list")) == 2
+
+
+def test_keep_ids_needs_a_new_store_and_every_id(cli, tmp_path):
+    cli.ok("add", "here")
+    cli.ok("rm", "-y", "1")
+    data = json.dumps([{"id": 1, "title": "a"}])
+    assert "new store" in cli.fails(2, "import", "--keep-ids", "-f", "json", "-", input=data)
+    fresh = Cli(tmp_path / "fresh.db")
+    error = fresh.fails(2, "import", "--keep-ids", "-f", "json", "-", input='[{"title": "a"}]')
+    assert "record 0" in error and "field 'id'" in error
+    twice = json.dumps([{"id": 1, "title": "a"}, {"id": 1, "title": "b"}])
+    assert "field 'id'" in fresh.fails(2, "import", "--keep-ids", "-f", "json", "-", input=twice)
+    assert "JSON" in fresh.fails(2, "import", "--keep-ids", "-f", "csv", "-", input="title\na\n")
+
+
+def test_export_to_a_file_replaces_it_whole_with_mode_0600(cli, tmp_path):
+    _store(cli)
+    target = tmp_path / "backup.json"
+    target.write_text("old", encoding="utf-8")
+    os.chmod(target, 0o644)
+    cli.ok("export", "-o", str(target))
+    assert target.read_text(encoding="utf-8") == cli.ok("export").stdout
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".backup")) == []
+
+
+def test_a_failed_export_leaves_the_file_as_it_was(cli, tmp_path):
+    cli.ok("add", "fine")
+    target = tmp_path / "backup.json"
+    target.write_text("old", encoding="utf-8")
+    connection = sqlite3.connect(cli.db_path)
+    connection.execute("UPDATE task SET created_at = 'garbage' WHERE id = 1")
+    connection.commit()
+    connection.close()
+    error = cli.fails(3, "export", "-o", str(target))
+    assert "task 1 is damaged" in error
+    assert target.read_text(encoding="utf-8") == "old"
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".backup")] == []
+
+
+def test_export_takes_the_filters_of_list_and_all_tasks_by_default(cli):
+    _store(cli)
+    every = json.loads(cli.ok("export").stdout)
+    assert [t["title"] for t in every] == ["Ship v1", "Call Bob", "Write docs"]
+    pending = json.loads(cli.ok("export", "--pending").stdout)
+    assert [t["title"] for t in pending] == ["Ship v1", "Write docs"]
+    done = json.loads(cli.ok("export", "--done").stdout)
+    assert [t["title"] for t in done] == ["Call Bob"]
+    tagged = json.loads(cli.ok("export", "-t", "work").stdout)
+    assert [t["title"] for t in tagged] == ["Ship v1"]
+    assert cli.fails(2, "export", "--pending", "--done").startswith("Error: --pending")
+    assert "not one of" in cli.fails(2, "export", "--format", "xml")
+
+
+def test_import_of_a_missing_file_or_a_folder_is_a_clear_error(cli, tmp_path):
+    assert "no such file" in cli.fails(2, "import", str(tmp_path / "nope.json"))
+    assert "is a folder" in cli.fails(2, "import", str(tmp_path))
+
+
+def test_kept_fields_round_trip_and_show_lists_them(cli, tmp_path):
+    extra = {"taskwarrior": {"annotations": [{"entry": "20261120T090000Z", "description": "n"}]}}
+    _imports(cli, "-f", "json", "-", input=json.dumps([{"title": "a", "extra": extra}]))
+    (task,) = cli.json("list")
+    assert task["extra"] == extra
+    shown = cli.ok("show", "1").stdout
+    assert "taskwarrior.annotations" in shown
+    restored = Cli(tmp_path / "r.db")
+    _imports(restored, "--keep-ids", "-", input=cli.ok("export").stdout)
+    assert restored.ok("export").stdout == cli.ok("export").stdout
+
+
+def test_a_damaged_extra_is_refused_on_output(cli):
+    cli.ok("add", "a")
+    connection = sqlite3.connect(cli.db_path)
+    connection.execute("UPDATE task SET extra = '[1, 2]' WHERE id = 1")
+    connection.commit()
+    connection.close()
+    assert "its extra" in cli.fails(3, "list", "--json")
