@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -201,3 +202,21 @@ def test_history_show_shape(two_tasks):
         assert list(task) == ["id", "before", "after"]
         for state in (task["before"], task["after"]):
             assert state is None or assert_task(state) is None
+
+
+def test_export_json_is_the_listing_and_ndjson_one_task_per_line(two_tasks):
+    assert two_tasks.ok("export").stdout == two_tasks.ok("list", "--all", "--json").stdout
+    for line in two_tasks.ok("export", "--format", "ndjson").stdout.splitlines():
+        assert_task(json.loads(line))
+
+
+def test_import_summary_shape(cli):
+    """`import --json` prints only its summary: format, three counts and skipped
+    reasons with their counts."""
+    result = cli("import", "--json", "-f", "json", "-", input='[{"title": "a"}]')
+    assert result.exit_code == 0
+    summary = json.loads(result.stdout)
+    assert list(summary) == ["format", "added", "updated", "unchanged", "skipped"]
+    assert summary["format"] == "json"
+    assert all(isinstance(summary[name], int) for name in ("added", "updated", "unchanged"))
+    assert summary["skipped"] == {}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import sqlite3
 import stat
 
@@ -17,8 +18,20 @@ def _imports(cli: Cli, *args: str, input: str | bytes | None = None) -> str:
     """Run an import that must succeed; its summary line (stderr)."""
     result = cli("import", *args, input=input)
     assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
-    assert result.stdout == "" and result.stderr.count("\n") == 1, result.stderr
-    return result.stderr
+    lines = result.stderr.splitlines()
+    assert result.stdout == "" and len(lines) in (1, 2), result.stderr
+    if len(lines) == 2:  # --format auto says what it chose
+        assert lines[0].startswith("Reading ") and " as " in lines[0]
+    return lines[-1]
+
+
+def _summary(cli: Cli, *args: str, input: str | bytes | None = None) -> dict:
+    """Run `import --json`: its summary (stdout); stderr holds at most the format
+    --format auto chose."""
+    result = cli("import", *args, "--json", input=input)
+    assert result.exit_code == 0, (result.exit_code, result.stdout, result.stderr)
+    assert result.stderr == "" or re.fullmatch(r"Reading .* as \w+\.\n", result.stderr)
+    return json.loads(result.stdout)
 
 
 def _store(cli: Cli) -> None:
@@ -65,10 +78,10 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(cli, tmp_
     exported = cli.ok("export").stdout
     other = Cli(tmp_path / "other.db")
     other.ok("add", "already here")
-    first = other.json("import", "-", input=exported)
+    first = _summary(other, "-", input=exported)
     assert first == {"format": "json", "added": 3, "updated": 0, "unchanged": 0, "skipped": {}}
     before = other.ok("export").stdout
-    second = other.json("import", "-", input=exported)
+    second = _summary(other, "-", input=exported)
     assert second == {"format": "json", "added": 0, "updated": 0, "unchanged": 3, "skipped": {}}
     assert other.ok("export").stdout == before
     # New ids, the same uuids and times.
@@ -84,9 +97,9 @@ def test_a_record_modified_later_updates_its_task_an_older_one_does_not(cli):
     (task,) = cli.json("list")
     newer = {**task, "title": "changed elsewhere", "updated_at": "2026-11-22T00:00:00.000000Z"}
     older = {**task, "title": "stale copy", "updated_at": "2026-11-19T00:00:00.000000Z"}
-    assert cli.json("import", "-f", "ndjson", "-", input=json.dumps(older))["unchanged"] == 1
+    assert _summary(cli, "-f", "ndjson", "-", input=json.dumps(older))["unchanged"] == 1
     assert cli.json("show", "1")["title"] == "original"
-    assert cli.json("import", "-f", "ndjson", "-", input=json.dumps(newer))["updated"] == 1
+    assert _summary(cli, "-f", "ndjson", "-", input=json.dumps(newer))["updated"] == 1
     shown = cli.json("show", "1")
     assert (shown["id"], shown["title"], shown["updated_at"]) == (
         1,
@@ -152,7 +165,7 @@ def test_an_over_long_line_is_refused_before_it_is_read_whole(cli, monkeypatch):
 
 def test_dry_run_counts_and_writes_nothing(cli, tmp_path):
     data = json.dumps([{"title": "a"}, {"title": "b"}])
-    summary = cli.json("import", "--dry-run", "-f", "json", "-", input=data)
+    summary = _summary(cli, "--dry-run", "-f", "json", "-", input=data)
     assert summary == {"format": "json", "added": 2, "updated": 0, "unchanged": 0, "skipped": {}}
     assert not cli.db_path.exists()
     _imports(cli, "-f", "json", "-", input=data)
@@ -164,7 +177,7 @@ def test_dry_run_counts_and_writes_nothing(cli, tmp_path):
 
 
 def test_the_summary_is_a_pinned_json_shape(cli):
-    summary = cli.json("import", "-f", "json", "-", input='[{"title": "a"}]')
+    summary = _summary(cli, "-f", "json", "-", input='[{"title": "a"}]')
     assert list(summary) == SUMMARY_KEYS
     assert isinstance(summary["skipped"], dict)
 
@@ -178,7 +191,7 @@ def test_an_import_is_one_operation_that_undo_takes_back_whole(cli):
         {"title": "new one"},
         {"title": "new two"},
     ]
-    summary = cli.json("import", "-f", "json", "-", input=json.dumps(records))
+    summary = _summary(cli, "-f", "json", "-", input=json.dumps(records))
     assert (summary["added"], summary["updated"]) == (2, 1)
     after = cli.ok("export").stdout
     (operation, *_) = cli.json("history")

@@ -16,6 +16,7 @@ from taskcli.domain.dates import due_from_public
 from taskcli.domain.validation import (
     EXTRA_MAX,
     PRIORITIES,
+    STORED_TIME,
     UUID_TEXT,
     clean_description,
     clean_project,
@@ -72,7 +73,7 @@ def check_all(
     seen_uuids: dict[str, str] = {}
     seen_ids: dict[int, str] = {}
     occurrences: dict[str, int] = {}
-    stamp = stored_time(now)
+    checker = Checker(stored_time(now), zone, keep_ids)
     for entry in entries:
         if isinstance(entry, Skip):
             yield entry
@@ -81,9 +82,9 @@ def check_all(
             count = occurrences.get(entry.identity, 0)
             occurrences[entry.identity] = count + 1
             made = str(uuids.uuid5(_DERIVED, f"{source}\n{count}\n{entry.identity}"))
-            checked = check(entry, stamp, zone, keep_ids, made)
+            checked = checker.check(entry, made)
         else:
-            checked = check(entry, stamp, zone, keep_ids)
+            checked = checker.check(entry)
         earlier = seen_uuids.setdefault(checked.uuid, entry.where)
         if earlier is not entry.where:
             raise BadRecord(entry.where, "uuid", f"{checked.uuid} is also the uuid of {earlier}")
@@ -94,91 +95,127 @@ def check_all(
         yield checked
 
 
-def check(
-    record: Record, now: str, zone: tzinfo, keep_ids: bool, derived_uuid: str | None = None
-) -> Checked:
-    """One record under taskcli's rules (`now`: the import's time, stored form)."""
-    where = record.where
-    field = "title"
-    try:
-        title = _text(record.title, field, clean_title)
-        field = "description"
-        description = (
-            None
-            if record.description is None
-            else _text(record.description, field, clean_description)
-        )
-        field = "done"
-        if not isinstance(record.done, bool):
-            raise InvalidInput("must be true or false")
-        done = record.done
-        field = "uuid"
-        if derived_uuid is not None:
-            uuid = derived_uuid
-        elif isinstance(record.uuid, str) and UUID_TEXT.fullmatch(record.uuid.lower()):
-            uuid = record.uuid.lower()
-        else:
-            raise InvalidInput(f"{record.uuid!r} is not a uuid")
-        field = "created_at"
-        created = _time(record.created_at) or now
-        field = "updated_at"
-        updated = _time(record.updated_at)
-        dated = updated is not None
-        # Never earlier than the task was made (the store's invariant).
-        updated = max(updated or created, created)
-        field = "completed_at"
-        completed = _time(record.completed_at) if done else None
-        if done and completed is None:
-            completed = updated
-        field = "due"
-        due = due_at = None
-        if record.due is not None:
-            if not isinstance(record.due, str):
-                raise InvalidInput("must be a date (2026-12-01) or a time (2026-12-01T16:00:00Z)")
-            parsed = due_from_public(record.due, zone)
-            due, due_at = parsed.public, stored_time(parsed.at)
-        field = "priority"
-        if record.priority is not None and record.priority not in PRIORITIES:
-            raise InvalidInput(f"{record.priority!r} is not a priority (H, M or L)")
-        field = "tags"
-        if not isinstance(record.tags, list | tuple) or not all(
-            isinstance(tag, str) for tag in record.tags
-        ):
+class Checker:
+    """Checks records one by one. Values that repeat across a file (dues, tags,
+    projects) are checked once each: a 100,000-task file has few distinct ones."""
+
+    def __init__(self, now: str, zone: tzinfo, keep_ids: bool) -> None:
+        self.now, self.zone, self.keep_ids = now, zone, keep_ids
+        self._dues: dict[str, tuple[str, str]] = {}
+        self._tags: dict[tuple[str, ...], str] = {(): "[]"}
+        self._projects: dict[str, str] = {}
+
+    def check(self, record: Record, derived_uuid: str | None = None) -> Checked:
+        """One record under taskcli's rules."""
+        field = "title"
+        try:
+            title = _text(record.title, clean_title)
+            field = "description"
+            description = record.description
+            if description is not None:
+                description = _text(description, clean_description)
+            field = "done"
+            done = record.done
+            if done is not True and done is not False:
+                raise InvalidInput("must be true or false")
+            field = "uuid"
+            uuid = derived_uuid or _uuid(record.uuid)
+            field = "created_at"
+            created = _time(record.created_at) or self.now
+            field = "updated_at"
+            updated = _time(record.updated_at)
+            dated = updated is not None
+            # Never earlier than the task was made (the store's invariant).
+            updated = created if updated is None or updated < created else updated
+            field = "completed_at"
+            completed = None
+            if done:
+                completed = _time(record.completed_at) or updated
+            field = "due"
+            due = due_at = None
+            if record.due is not None:
+                due, due_at = self._due(record.due)
+            field = "priority"
+            if record.priority is not None and record.priority not in PRIORITIES:
+                raise InvalidInput(f"{record.priority!r} is not a priority (H, M or L)")
+            field = "tags"
+            tags = self._tag_set(record.tags)
+            field = "project"
+            project = record.project
+            if project is not None:
+                project = self._project(project)
+            field = "extra"
+            extra = _extra(record.extra) if record.extra else "{}"
+            field = "id"
+            task_id = _id(record.id) if self.keep_ids else None
+        except InvalidInput as error:
+            if isinstance(error, BadRecord):
+                raise
+            raise BadRecord(record.where, field, str(error)) from None
+        return Checked(
+            record.where, uuid, title, description, done, created, updated, completed, due,
+            due_at, record.priority, tags, project, extra, task_id, dated,
+        )  # fmt: skip
+
+    def _due(self, value: Any) -> tuple[str, str]:
+        if not isinstance(value, str):
+            raise InvalidInput("must be a date (2026-12-01) or a time (2026-12-01T16:00:00Z)")
+        known = self._dues.get(value)
+        if known is None:
+            parsed = due_from_public(value, self.zone)
+            known = self._dues[value] = (parsed.public, stored_time(parsed.at))
+        return known
+
+    def _tag_set(self, value: Any) -> str:
+        if not isinstance(value, list | tuple):
             raise InvalidInput("must be a list of tags")
-        tags = tags_text(clean_tags(record.tags))
-        field = "project"
-        project = None if record.project is None else _text(record.project, field, clean_project)
-        field = "extra"
-        extra = _extra(record.extra)
-        field = "id"
-        task_id = None
-        if keep_ids:
-            if type(record.id) is not int or not 0 < record.id < 2**63:
-                raise InvalidInput(
-                    "--keep-ids needs every record's id (a whole number from 1)"
-                    if record.id is None
-                    else f"{record.id!r} is not an id"
-                )
-            task_id = record.id
-    except InvalidInput as error:
-        if isinstance(error, BadRecord):
-            raise
-        raise BadRecord(where, field, str(error)) from None
-    return Checked(
-        where, uuid, title, description, done, created, updated, completed, due, due_at,
-        record.priority, tags, project, extra, task_id, dated,
-    )  # fmt: skip
+        key = tuple(value)
+        known = self._tags.get(key)
+        if known is None:
+            if not all(isinstance(tag, str) for tag in key):
+                raise InvalidInput("must be a list of tags")
+            known = self._tags[key] = tags_text(clean_tags(key))
+        return known
+
+    def _project(self, value: Any) -> str:
+        known = self._projects.get(value) if isinstance(value, str) else None
+        if known is None:
+            known = self._projects[value] = _text(value, clean_project)
+        return known
 
 
-def _text(value: Any, field: str, clean: Any) -> Any:
+def _uuid(value: Any) -> str:
+    if isinstance(value, str):
+        if UUID_TEXT.fullmatch(value):
+            return value
+        if UUID_TEXT.fullmatch(value.lower()):
+            return value.lower()
+    raise InvalidInput(f"{value!r} is not a uuid")
+
+
+def _id(value: Any) -> int:
+    if value is None:
+        raise InvalidInput("--keep-ids needs every record's id (a whole number from 1)")
+    if type(value) is not int or not 0 < value < 2**63:
+        raise InvalidInput(f"{value!r} is not an id")
+    return value
+
+
+def _text(value: Any, clean: Any) -> Any:
     if not isinstance(value, str):
         raise InvalidInput(f"must be text, not {type(value).__name__}")
     return clean(value)
 
 
 def _time(value: Any) -> str | None:
+    """A time as stored: from an aware datetime, or text a reader already put in the
+    stored form (UTC 'YYYY-MM-DD HH:MM:SS.ffffff'), which is checked (real dates only)."""
     if value is None:
         return None
+    if isinstance(value, str):
+        if STORED_TIME.fullmatch(value) and value[10] == " ":
+            return value
+        raise InvalidInput(f"{value!r} is not a time")
     if not isinstance(value, datetime) or value.tzinfo is None:
         raise InvalidInput("must be a time with its time zone")
     try:

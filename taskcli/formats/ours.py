@@ -104,11 +104,12 @@ class _JsonLines:
         self.number = 0  # the line `pos` is on
         self.last = 0  # the last line taken into the buffer
         self.shift = 0  # characters of the buffer's first line dropped before it
+        self.joined = False  # whether the buffer holds more than one line
 
     def _next_line(self) -> bool:
         for number, text in self.lines:
             self.buffer, self.pos, self.number, self.last = text, 0, number, number
-            self.shift = 0
+            self.shift, self.joined = 0, False
             return True
         return False
 
@@ -143,8 +144,9 @@ class _JsonLines:
             except RecursionError:
                 raise BadRecord(where, None, "not valid JSON: nested too deeply") from None
             self.pos = end
-            # Where a value spanning lines ended: the last line joined.
-            self.number = self.last - self.buffer.count("\n", end)
+            if self.joined:
+                # Where a value spanning lines ended: on one of the lines joined.
+                self.number = self.last - self.buffer.count("\n", end)
             return value
 
     def _join_next_line(self) -> bool:
@@ -152,7 +154,7 @@ class _JsonLines:
         if not self._next_line():
             return False
         self.buffer, self.pos, self.number = rest + "\n" + self.buffer, 0, first
-        self.shift = shift
+        self.shift, self.joined = shift, True
         return True
 
     def _place(self, pos: int) -> str:
@@ -251,7 +253,8 @@ def _record(where: str, item: Any) -> Record:
         project=item.get("project"),
         extra=extra,
         id=task_id,
-        identity=json.dumps(item, ensure_ascii=False, sort_keys=True),
+        # Only a task without a uuid needs one derived from its content.
+        identity="" if item.get("uuid") else json.dumps(item, ensure_ascii=False, sort_keys=True),
     )
 
 

@@ -28,21 +28,24 @@ class Record:
 
     `where` names it in messages: "line 12", or "record 3 (line 12)" for the
     fourth element of a JSON array (index 3). Times are aware datetimes; None
-    where the file has none (the import's time is used). `due` is taskcli's public
-    form ('2026-12-01' all day, '2026-12-01T16:00:00Z' exact). `extra` holds what
-    the file says that taskcli has no field for, by tool ({"taskwarrior": {...}}
-    or {"todotxt": {...}}), kept so that export can write it back. `uuid` None:
-    the importer derives one from `identity` (the record's content), so that
-    importing the same file twice adds nothing the second time.
+    where the file has none (the import's time is used); a reader may instead
+    give a time as text already in the stored form, UTC 'YYYY-MM-DD
+    HH:MM:SS.ffffff' (`formats.checks.stored_time`), much cheaper for 100,000
+    records. `due` is taskcli's public form ('2026-12-01' all day,
+    '2026-12-01T16:00:00Z' exact). `extra` holds what the file says that taskcli
+    has no field for, by tool ({"taskwarrior": {...}} or {"todotxt": {...}}),
+    kept so that export can write it back. `uuid` None: the importer derives one
+    from `identity` (the record's content), so that importing the same file twice
+    adds nothing the second time.
     """
 
     where: str
     title: Any
     description: Any = None
     done: Any = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    completed_at: datetime | None = None
+    created_at: datetime | str | None = None
+    updated_at: datetime | str | None = None
+    completed_at: datetime | str | None = None
     uuid: Any = None
     due: Any = None
     priority: Any = None

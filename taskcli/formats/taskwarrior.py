@@ -63,8 +63,8 @@ __all__ = ["abbreviate", "read", "write"]
 
 UTC = timezone.utc
 
-_COMPACT = re.compile(r"([0-9]{4})([0-9]{2})([0-9]{2})T([0-9]{2})([0-9]{2})([0-9]{2})Z")
-_EXTENDED = re.compile(r"([0-9]{4})-([0-9]{2})-([0-9]{2})T([0-9]{2}):([0-9]{2}):([0-9]{2})Z")
+# 20261201T160000Z, or 2026-12-01T16:00:00Z; then read by fromisoformat (fast, in C).
+_DATE = re.compile(r"[0-9]{8}T[0-9]{6}Z|[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z")
 _STATUSES = ("pending", "waiting", "completed", "deleted", "recurring")
 # Fields the reader maps to taskcli's own, or drops; everything else is kept.
 _MAPPED = frozenset(
@@ -123,11 +123,10 @@ def _time(value: Any, where: str, name: str) -> datetime | None:
         return None
     if not isinstance(value, str):
         raise BadRecord(where, name, "expected a date as text such as 20261201T160000Z")
-    match = _COMPACT.fullmatch(value) or _EXTENDED.fullmatch(value)
-    if match is None:
+    if _DATE.fullmatch(value) is None:
         raise BadRecord(where, name, f"{value!r} is not a Taskwarrior date (20261201T160000Z)")
     try:
-        return datetime(*map(int, match.groups()), tzinfo=UTC)
+        return datetime.fromisoformat(value)
     except ValueError:
         raise BadRecord(where, name, f"{value!r} is not a real date and time") from None
 
@@ -166,7 +165,10 @@ def _record(where: str, item: Any) -> Record | Skip:
         tags = []
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise BadRecord(where, "tags", "expected an array of texts")
-    uuid, priority, project = (_text(item, name, where) for name in ("uuid", "priority", "project"))
+    uuid, priority, project = item.get("uuid"), item.get("priority"), item.get("project")
+    for name, value in (("uuid", uuid), ("priority", priority), ("project", project)):
+        if value is not None and not isinstance(value, str):
+            raise BadRecord(where, name, "expected text")
     created = _time(item.get("entry"), where, "entry")
     updated = _time(item.get("modified"), where, "modified")
     due_at = _time(item.get("due"), where, "due")
@@ -211,12 +213,13 @@ def _record(where: str, item: Any) -> Record | Skip:
         updated_at=updated,
         completed_at=completed,
         uuid=uuid,
-        due=None if due_at is None else due_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        due=None if due_at is None else f"{due_at.isoformat()[:19]}Z",
         priority=priority,
         tags=tags,
         project=project,
         extra={"taskwarrior": kept} if kept else {},
-        identity=json.dumps(item, ensure_ascii=False, sort_keys=True),
+        # Only a task without a uuid needs one derived from its content.
+        identity="" if uuid else json.dumps(item, ensure_ascii=False, sort_keys=True),
     )
 
 
@@ -246,8 +249,14 @@ def _end_of_day(day: str, zone: tzinfo) -> str:
     return utc.strftime("%Y%m%dT%H%M%SZ")
 
 
+@lru_cache(maxsize=4096)
+def _tags(text: str) -> list[str]:
+    """A row's tags (JSON text) as a list; the same few sets recur across rows."""
+    return json.loads(text)
+
+
 def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
-    extra = json.loads(row.extra) if row.extra else {}
+    extra = json.loads(row.extra) if row.extra and row.extra != "{}" else {}
     kept = extra.get("taskwarrior")
     kept = dict(kept) if isinstance(kept, dict) else {}
     long_description = kept.pop("description", None) is True
@@ -279,7 +288,7 @@ def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
         task["priority"] = row.priority
     if row.project is not None:
         task["project"] = row.project
-    tags = json.loads(row.tags) if row.tags else []
+    tags = _tags(row.tags) if row.tags and row.tags != "[]" else []
     if tags:
         same = isinstance(file_tags, list) and sorted(file_tags) == tags
         task["tags"] = file_tags if same else tags

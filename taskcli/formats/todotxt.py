@@ -196,7 +196,7 @@ def _local_day(stamp: str, zone: tzinfo) -> str:
 
 
 def _line(row: Any, zone: tzinfo) -> str:
-    extra = json.loads(row.extra) if row.extra else {}
+    extra = json.loads(row.extra) if row.extra and row.extra != "{}" else {}
     kept = extra.get("todotxt")
     kept = kept if isinstance(kept, dict) else {}
     title: str = row.title
@@ -232,7 +232,7 @@ def _line(row: Any, zone: tzinfo) -> str:
         markers.append("+" + row.project)
     signs = kept.get("signs")
     signs = signs if isinstance(signs, dict) else {}
-    for tag in json.loads(row.tags) if row.tags else ():
+    for tag in json.loads(row.tags) if row.tags and row.tags != "[]" else ():
         tag_signs = signs.get(tag)
         tag_signs = tag_signs if isinstance(tag_signs, str) and tag_signs else "@"
         if row.project is None:
