@@ -7,9 +7,14 @@ import os
 import re
 import sqlite3
 import stat
+import subprocess
 
 import pytest
 from conftest import Cli
+from test_formats import Taskwarrior, meaning, needs_task, needs_todo_txt, read_all
+
+from taskcli.domain.dates import local_zone
+from taskcli.formats import todotxt
 
 SUMMARY_KEYS = ["format", "added", "updated", "unchanged", "skipped"]
 
@@ -294,3 +299,111 @@ def test_a_damaged_extra_is_refused_on_output(cli):
     connection.commit()
     connection.close()
     assert "its extra" in cli.fails(3, "list", "--json")
+
+
+# -- with the real programs -----------------------------------------------------------
+
+
+@needs_task
+def test_a_taskwarrior_store_moves_in_and_back_out_through_the_cli(cli, tmp_path):
+    """`task export | tasks import`, then `tasks export --format taskwarrior | task
+    import` into an empty Taskwarrior: every imported task comes back with every
+    field (id and urgency aside); deleted tasks and recurring templates are skipped
+    and counted; importing the same export again changes nothing."""
+    source = Taskwarrior(tmp_path / "source")
+    source("add", "Ship v1", "project:work.q1", "priority:H", "+work", "+home", "estimate:3")
+    source("add", "Call Bob", "due:2026-12-01T16:00:00", "size:big", "priority:L")
+    source("/Ship v1/", "annotate", "a note")
+    source("add", "later", "wait:+3d", "scheduled:2026-11-30", "until:2027-01-01")
+    source("/later/", "modify", f"depends:{next(iter(source.tasks()))}")
+    source("add", "weekly", "recur:weekly", "due:2026-12-02")
+    source("add", "to delete")
+    source("/to delete/", "delete")
+    source("add", "to complete")
+    source("/to complete/", "done")
+    long = " ".join(["word"] * 120)
+    made = {"uuid": "22222222-2222-4222-8222-222222222222", "description": long}
+    source("import", "-", stdin=json.dumps([{**made, "status": "pending"}]))
+    exported = source("export")
+    original = source.tasks()
+
+    summary = _summary(cli, "-", input=exported)
+    assert summary["format"] == "taskwarrior"
+    assert summary["skipped"] == {"deleted": 1, "recurring template": 1}
+    kept = {u: t for u, t in original.items() if t["status"] not in ("deleted", "recurring")}
+    assert summary["added"] == len(kept)
+    listed = {task["title"]: task for task in json.loads(cli.ok("export").stdout)}
+    assert listed["Ship v1"]["project"] == "work.q1" and listed["Ship v1"]["priority"] == "H"
+    assert listed["Ship v1"]["tags"] == ["home", "work"]
+    assert listed["Call Bob"]["due"].endswith("Z")  # an exact time, in UTC
+    assert listed["to complete"]["done"] is True
+    (cut,) = [task for title, task in listed.items() if title.endswith("…")]
+    assert long.startswith(cut["title"][:-1]) and len(cut["title"]) <= 500
+    assert cut["description"] == long
+    table = cli.ok("list").stdout
+    assert "Ship v1" in table and "work.q1" in table
+
+    again = _summary(cli, "-", input=exported)
+    assert (again["added"], again["updated"], again["unchanged"]) == (0, 0, len(kept))
+
+    target = Taskwarrior(tmp_path / "target")
+    target("import", "-", stdin=cli.ok("export", "--format", "taskwarrior").stdout)
+    copy = target.tasks()
+    assert set(copy) == set(kept)
+    for uuid, task in kept.items():
+        assert copy[uuid] == task, uuid
+
+
+@needs_todo_txt
+def test_a_todo_txt_file_moves_in_and_back_out_through_the_cli(cli, tmp_path):
+    folder = tmp_path / "todo"
+    folder.mkdir()
+    config = folder / "config"
+    config.write_text(
+        f"export TODO_DIR={folder}\nexport TODO_FILE=$TODO_DIR/todo.txt\n"
+        "export DONE_FILE=$TODO_DIR/done.txt\nexport REPORT_FILE=$TODO_DIR/report.txt\n"
+    )
+
+    def todo(*args: str) -> str:
+        return subprocess.run(
+            ["todo-txt", "-d", str(config), "-f", "-p", "-a", *args],
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        ).stdout
+
+    todo("add", "(A) Call mom +family @phone due:2026-12-01")
+    todo("add", "Buy milk @store @errand +home +shopping")
+    todo("-t", "add", "(C) Write report +work.q1 rec:1w")
+    todo("-t", "add", "plain task")
+    todo("pri", "4", "Z")
+    todo("do", "1")
+    original = (folder / "todo.txt").read_text(encoding="utf-8")
+
+    summary = _summary(cli, str(folder / "todo.txt"))
+    assert summary == {
+        "format": "todotxt",
+        "added": 4,
+        "updated": 0,
+        "unchanged": 0,
+        "skipped": {},
+    }
+    tasks = {task["title"]: task for task in json.loads(cli.ok("export").stdout)}
+    assert tasks["Call mom"]["done"] is True and tasks["Call mom"]["project"] == "family"
+    assert tasks["Call mom"]["tags"] == ["phone"] and tasks["Call mom"]["due"] == "2026-12-01"
+    assert tasks["Buy milk"]["project"] == "home"
+    assert tasks["Buy milk"]["tags"] == ["errand", "shopping", "store"]
+    assert tasks["plain task"]["priority"] == "L"
+    # Importing the same file again adds nothing (uuids come from each line).
+    assert _summary(cli, str(folder / "todo.txt"))["unchanged"] == 4
+
+    written = cli.ok("export", "--format", "todotxt").stdout
+    first = read_all(todotxt, original, cli.zone or local_zone())
+    again = read_all(todotxt, written, cli.zone or local_zone())
+    assert sorted(map(meaning, again), key=repr) == sorted(map(meaning, first), key=repr)
+    # And todo-txt itself lists what taskcli wrote as the same tasks.
+    (folder / "todo.txt").write_text(written, encoding="utf-8")
+    listed = todo("listall")
+    assert "Call mom +family @phone due:2026-12-01" in listed
+    assert "(Z)" in listed and "plain task" in listed
