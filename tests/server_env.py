@@ -13,7 +13,8 @@ import time
 from pathlib import Path
 
 TASKS = Path(sys.executable).with_name("tasks")
-TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z")
+# RFC 3339 as taskcli writes it, and Taskwarrior's form (export --format taskwarrior).
+TIME = re.compile(rb"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z|\d{8}T\d{6}Z")
 # Each store gives its tasks their own random uuids.
 UUID = re.compile(rb"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 

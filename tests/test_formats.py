@@ -68,8 +68,16 @@ def row(**fields: Any) -> Row:
     return Row(**values)
 
 
-def stamp(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def moment(value: datetime | str) -> datetime:
+    """A Record's time as an aware datetime: readers give either one, or the stored
+    form's text ('2026-11-26 17:02:27.356578', UTC)."""
+    if isinstance(value, str):
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def stamp(value: datetime | str) -> str:
+    return moment(value).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def stored(records: Iterable[Record | Skip], now: datetime | None = None) -> list[Row]:
@@ -120,8 +128,8 @@ def test_ours_reads_the_array_listings_print_and_ndjson() -> None:
     first, second = read_all(ours, array)
     assert first.where == "record 0 (line 2)" and second.where == "record 1 (line 3)"
     assert (first.id, first.title, first.description, first.done) == (7, "a", "d", True)
-    assert first.created_at == datetime(2026, 11, 26, 17, 2, 27, 356578, tzinfo=UTC)
-    assert first.updated_at == datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
+    assert moment(first.created_at) == datetime(2026, 11, 26, 17, 2, 27, 356578, tzinfo=UTC)
+    assert moment(first.updated_at) == datetime(2026, 11, 26, 17, 0, tzinfo=UTC)
     assert (first.due, first.priority, first.tags, first.project) == (
         "2026-12-01",
         "H",
@@ -243,8 +251,8 @@ def test_taskwarrior_maps_fields_and_keeps_the_rest() -> None:
     )
     assert isinstance(record, Record)
     assert (record.title, record.description, record.done) == ("first task", None, False)
-    assert record.created_at == datetime(2026, 11, 28, 10, 20, 7, tzinfo=UTC)
-    assert record.updated_at == datetime(2026, 11, 28, 10, 20, 8, tzinfo=UTC)
+    assert moment(record.created_at) == datetime(2026, 11, 28, 10, 20, 7, tzinfo=UTC)
+    assert moment(record.updated_at) == datetime(2026, 11, 28, 10, 20, 8, tzinfo=UTC)
     assert (record.due, record.priority, record.project, record.tags, record.uuid) == (
         "2026-12-01T16:00:00Z",
         "H",
@@ -286,7 +294,7 @@ def test_taskwarrior_statuses() -> None:
     )
     completed, deleted, template, waiting = records
     assert completed.done is True
-    assert completed.completed_at == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
+    assert moment(completed.completed_at) == datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
     assert "end" not in completed.extra.get("taskwarrior", {})
     assert deleted == Skip("line 2", "deleted")
     assert template == Skip("line 3", "recurring template")
@@ -426,7 +434,7 @@ def test_taskwarrior_reads_objects_one_per_line_and_extended_dates() -> None:
     text = json.dumps(tw(entry="2026-11-28T10:20:07Z")) + "\n" + json.dumps(tw(uuid="u2"))
     first, second = read_all(taskwarrior, text)
     assert (first.where, second.where) == ("line 1", "line 2")
-    assert first.created_at == second.created_at
+    assert moment(first.created_at) == moment(second.created_at)
 
 
 # --- Taskwarrior itself -----------------------------------------------------------------
@@ -814,9 +822,9 @@ def test_csv_reads_a_hand_made_sheet() -> None:
         "2026-12-01T16:00:00Z",
         ["shop", "home"],
     )
-    assert first.created_at == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
+    assert moment(first.created_at) == datetime(2026, 11, 19, 23, 0, tzinfo=UTC)
     assert (second.where, second.done, second.due) == ("row 2 (line 4)", False, "2026-12-02")
-    assert second.created_at == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
+    assert moment(second.created_at) == datetime(2026, 11, 20, 13, 0, tzinfo=UTC)
     assert third.title == "Short row" and third.extra == {} and third.description is None
     assert first.identity != second.identity
     for value, done in [("true", True), ("0", False), ("X", True), ("No", False), ("", False)]:

@@ -132,10 +132,10 @@ def test_taskcli_marks_the_databases_it_creates(cli, db_path):
 @pytest.mark.parametrize("journal", ["wal", "delete"])
 def test_reading_commands_never_write_to_a_database_at_the_current_schema(cli, db_path, journal):
     db_path.parent.mkdir(parents=True)
-    shutil.copy(FIXTURES / "v3.db", db_path)
+    shutil.copy(FIXTURES / "v4.db", db_path)
     if journal != "wal":
         sql(db_path, f"PRAGMA journal_mode = {journal}")
-    expected = json.loads((FIXTURES / "v3.json").read_text(encoding="utf-8"))
+    expected = json.loads((FIXTURES / "v4.json").read_text(encoding="utf-8"))
     before = _digest(db_path)
     reads = (["list"], ["list", "--all", "-t", "home"], ["show", "1"], ["show", "2", "--json"])
     more = (["next"], ["tags"], ["projects"], ["history"], ["history", "show", "2"], ["path"])

@@ -63,7 +63,7 @@ ADDED = {"due": None, "priority": None, "tags": [], "project": None, "extra": {}
 UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
 
 
-@pytest.mark.parametrize("release", ["v1", "v2", "v3"])
+@pytest.mark.parametrize("release", ["v1", "v2", "v3", "v4"])
 @pytest.mark.parametrize("first", [["list", "--all"], ["add", "after upgrade"]])
 def test_old_databases_upgrade_in_place_keeping_every_task(cli, db_path, release, first):
     """A store written by each release opens with the current code, upgraded on
@@ -180,3 +180,17 @@ def test_version_check_at_head_does_not_import_alembic(cli, db_path):
         "assert 'alembic' not in sys.modules, 'alembic imported'\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_the_import_in_the_log_of_a_store_at_revision_0004_undoes(cli, db_path):
+    db_path.parent.mkdir(parents=True)
+    shutil.copy(FIXTURES / "v4.db", db_path)
+    expected = json.loads((FIXTURES / "v4.history.json").read_text(encoding="utf-8"))
+    assert cli.json("history") == expected
+    listed = json.loads((FIXTURES / "v4.json").read_text(encoding="utf-8"))
+    assert listed[-1]["extra"] == {"taskwarrior": {"wait": "20261118T000000Z"}}
+    undone = cli.json("undo")
+    assert sorted(task["id"] for task in undone["tasks"] if task["deleted"]) == [6, 7]
+    assert cli.json("list", "--all") == listed[:-2]
+    cli.ok("redo")
+    assert cli.json("list", "--all") == listed

@@ -25,7 +25,7 @@ from sqlalchemy import event
 from taskcli import render
 from taskcli.domain.models import TaskCreate, TaskRow
 from taskcli.domain.query import Status, TaskQuery
-from taskcli.domain.validation import is_project, is_tag, tags_text
+from taskcli.domain.validation import extra_text, is_project, is_tag, tags_text
 from taskcli.service import TaskService
 from taskcli.service.tasks import Listing
 
@@ -55,9 +55,25 @@ dues = st.dates().map(str) | times.map(
     tags=st.lists(tag, max_size=4),
     project=st.none()
     | st.from_regex(r"[\w-]{1,20}(\.[\w-]{1,20}){0,3}", fullmatch=True).filter(is_project),
+    extra=st.dictionaries(
+        st.text(max_size=8),
+        st.none() | st.booleans() | st.integers() | text | st.lists(text, max_size=3),
+        max_size=3,
+    ).map(lambda kept: {"tool": kept} if kept else {}),
 )
 def test_fast_json_lines_are_json_dumps_of_the_contract(
-    id_, title, description, done, created, completed_if_done, uuid, due, priority, tags, project
+    id_,
+    title,
+    description,
+    done,
+    created,
+    completed_if_done,
+    uuid,
+    due,
+    priority,
+    tags,
+    project,
+    extra,
 ):
     stamp = render.timestamp
     completed = completed_if_done if done else None
@@ -74,10 +90,15 @@ def test_fast_json_lines_are_json_dumps_of_the_contract(
         priority,
         tags_text(tags),
         project,
+        extra_text(extra),
     )
     task = SimpleNamespace(
         **row._replace(
-            created_at=created, updated_at=created, completed_at=completed, tags=sorted(set(tags))
+            created_at=created,
+            updated_at=created,
+            completed_at=completed,
+            tags=sorted(set(tags)),
+            extra=extra,
         )._asdict()
     )
     expected = json.dumps(render.task_dict(task), ensure_ascii=False)
@@ -173,7 +194,9 @@ def _consumed_then_written(write_through, rows):
 def _rows(count):
     now = render.timestamp(datetime.now(timezone.utc))
     return [
-        TaskRow(n, f"task {n}", None, False, now, now, None, str(uuid4()), None, None, "[]", None)
+        TaskRow(
+            n, f"task {n}", None, False, now, now, None, str(uuid4()), None, None, "[]", None, "{}"
+        )
         for n in range(1, count + 1)
     ]
 

@@ -19,6 +19,7 @@ from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
+from taskcli.domain.validation import LISTED_TIME
 from taskcli.formats.record import BadRecord, Lines, Record
 
 __all__ = ["FIELDS", "batches", "json_items", "parse_time", "read", "write_json", "write_ndjson"]
@@ -169,10 +170,14 @@ class _JsonLines:
 # --- reading records --------------------------------------------------------------
 
 
-def parse_time(value: Any, where: str, name: str) -> datetime | None:
-    """An RFC 3339 time (with Z or an offset) as an aware UTC datetime; None for null."""
+def parse_time(value: Any, where: str, name: str) -> datetime | str | None:
+    """An RFC 3339 time (with Z or an offset) as an aware UTC datetime; None for null.
+    A time exactly as taskcli writes it (UTC, microseconds) is given to the checks
+    as the stored form's text instead: no datetime per value."""
     if value is None:
         return None
+    if type(value) is str and len(value) == 27 and LISTED_TIME.fullmatch(value):
+        return f"{value[:10]} {value[11:26]}"
     if not isinstance(value, str):
         raise BadRecord(where, name, f"expected a time as text or null, found {_kind(value)}")
     try:

@@ -54,7 +54,7 @@ from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
 from typing import Any
 
-from taskcli.domain.validation import DESCRIPTION_MAX, TITLE_MAX, clean_title
+from taskcli.domain.validation import DESCRIPTION_MAX, STORED_TIME, TITLE_MAX, clean_title
 from taskcli.errors import InvalidInput
 from taskcli.formats.ours import batches, json_items
 from taskcli.formats.record import BadRecord, Lines, Record, Skip
@@ -118,9 +118,19 @@ def abbreviate(text: str) -> str:
 # --- reading ---------------------------------------------------------------------
 
 
-def _time(value: Any, where: str, name: str) -> datetime | None:
+def _time(value: Any, where: str, name: str) -> datetime | str | None:
+    """A Taskwarrior date: nearly always 20261201T160000Z, given to the checks as
+    the stored form's text (no datetime per value: a 100,000-task file has
+    300,000 of them); any other form as an aware datetime."""
     if value is None:
         return None
+    if type(value) is str and len(value) == 16 and value[8] == "T" and value[15] == "Z":
+        text = (
+            f"{value[0:4]}-{value[4:6]}-{value[6:8]} "
+            f"{value[9:11]}:{value[11:13]}:{value[13:15]}.000000"
+        )
+        if STORED_TIME.fullmatch(text):
+            return text
     if not isinstance(value, str):
         raise BadRecord(where, name, "expected a date as text such as 20261201T160000Z")
     if _DATE.fullmatch(value) is None:
@@ -213,7 +223,7 @@ def _record(where: str, item: Any) -> Record | Skip:
         updated_at=updated,
         completed_at=completed,
         uuid=uuid,
-        due=None if due_at is None else f"{due_at.isoformat()[:19]}Z",
+        due=None if due_at is None else _public_due(due_at),
         priority=priority,
         tags=tags,
         project=project,
@@ -221,6 +231,13 @@ def _record(where: str, item: Any) -> Record | Skip:
         # Only a task without a uuid needs one derived from its content.
         identity="" if uuid else json.dumps(item, ensure_ascii=False, sort_keys=True),
     )
+
+
+def _public_due(moment: datetime | str) -> str:
+    """An exact due in taskcli's public form, 2026-12-01T16:00:00Z."""
+    if isinstance(moment, str):  # the stored form, '2026-12-01 16:00:00.000000'
+        return f"{moment[:10]}T{moment[11:19]}Z"
+    return f"{moment.isoformat()[:19]}Z"
 
 
 def read(lines: Lines, zone: tzinfo) -> Iterator[Record | Skip]:
