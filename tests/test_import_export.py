@@ -407,3 +407,59 @@ def test_a_todo_txt_file_moves_in_and_back_out_through_the_cli(cli, tmp_path):
     listed = todo("listall")
     assert "Call mom +family @phone due:2026-12-01" in listed
     assert "(Z)" in listed and "plain task" in listed
+
+
+# -- through the command server ---------------------------------------------------------
+
+
+def test_import_and_export_are_the_same_through_the_server_in_the_callers_folder(pair):
+    """Relative paths are the caller's: `import in.txt` reads, and `export -o` writes,
+    in the folder the command was typed in, with the same output either way."""
+    from server_env import TASKS, _same
+
+    warm, _cold = pair
+    served = warm.warm()["served"]
+    csv_text = b"title,tags\nfrom a sheet,a b\n"
+    outcomes = []
+    for env in pair:
+        folder = env.root / "work"
+        folder.mkdir(parents=True)
+        (folder / "in.txt").write_text(
+            "(A) Call mom +family @phone due:2026-12-01\nx 2026-11-20 2026-11-19 paid rent\n",
+            encoding="utf-8",
+        )
+
+        def run(*args: str, input: bytes | None = None, env=env, folder=folder):
+            return subprocess.run(
+                [str(TASKS), *args],
+                cwd=folder,
+                env=env.vars,
+                input=input,
+                capture_output=True,
+                timeout=120,
+            )
+
+        outcomes.append(
+            [
+                run("import", "--dry-run", "in.txt"),
+                run("import", "in.txt"),
+                run("import", "in.txt", "--json"),
+                run("import", "-", "--format", "csv", input=csv_text),
+                run("import", "missing.json"),
+                run("import", "-", "-f", "json", input=b'[{"title": "bad\\u0007"}]'),
+                run("export", "-o", "out.json"),
+                run("export", "--format", "todotxt"),
+                run("export", "--format", "csv"),
+                run("export", "--format", "taskwarrior"),
+            ]
+        )
+        written = folder / "out.json"
+        assert stat.S_IMODE(written.stat().st_mode) == 0o600
+        listing = run("list", "--all", "--json").stdout
+        assert json.loads(written.read_text(encoding="utf-8")) == json.loads(listing)
+        outcomes[-1].append(run("undo"))
+    for warm_result, cold_result in zip(*outcomes, strict=True):
+        _same(warm_result, cold_result)
+    assert outcomes[0][1].returncode == 0 and b"2 added" in outcomes[0][1].stderr
+    assert outcomes[0][4].returncode == 2 and outcomes[0][5].returncode == 2
+    assert warm.status()["served"] >= served + len(outcomes[0])
