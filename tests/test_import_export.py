@@ -160,6 +160,18 @@ def test_broken_input_is_one_error_line_and_nothing_is_written(cli, data, named)
     assert not cli.db_path.exists() or cli.json("list", "--all") == []
 
 
+@pytest.mark.parametrize(
+    "data",
+    ['[{"title": "a"', '{"title": "a", "done": tru\n', '[{"description": "x", "entry": '],
+)
+def test_truncated_json_is_an_error_not_todo_txt_lines(cli, data):
+    """--format auto must not take JSON cut short for todo.txt and import its text."""
+    result = cli("import", "-", input=data)
+    assert result.exit_code == 2, result.stderr
+    assert result.stderr.splitlines()[-1].startswith("Error: ")
+    assert not cli.db_path.exists() or cli.json("list", "--all") == []
+
+
 def test_an_over_long_line_is_refused_before_it_is_read_whole(cli, monkeypatch):
     from taskcli.cli import transfer
 

@@ -35,6 +35,15 @@ def _is_taskwarrior(item: dict) -> bool:
     return "description" in item and ("entry" in item or "status" in item) and "title" not in item
 
 
+def _broken(text: str, ours: str) -> str:
+    """The format of JSON that does not parse (truncated, a typo): told by its keys,
+    so that the reader names the error rather than the text being read as todo.txt
+    lines ('[{"title": ...' is no todo.txt a person wrote)."""
+    if '"description"' in text and '"title"' not in text:
+        return "taskwarrior"
+    return ours
+
+
 def detect(sample: str) -> str:
     """One of "json", "ndjson", "csv", "todotxt", "taskwarrior" for the beginning of
     a decoded input (its first 64 KiB or so; it may end in the middle of a line)."""
@@ -50,6 +59,8 @@ def detect(sample: str) -> str:
             # A sample cut inside the second element still shows the comma.
             if after == len(text) or text[after] in ",]":
                 return "taskwarrior" if _is_taskwarrior(found[0]) else "json"
+        if text.startswith("{", inside):
+            return _broken(text, "json")
         return "todotxt"
     if text.startswith("{", pos):
         found = _first_value(text, pos)
@@ -57,6 +68,8 @@ def detect(sample: str) -> str:
             rest = text[found[1] :].split("\n", 1)[0]
             if not rest.strip():
                 return "taskwarrior" if _is_taskwarrior(found[0]) else "ndjson"
+        if text.startswith('"', _skip_space(text, pos + 1)):
+            return _broken(text, "ndjson")
         return "todotxt"
     first_line = text[pos:].split("\n", 1)[0] if pos < len(text) else ""
     if first_line:
