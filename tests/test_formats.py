@@ -930,3 +930,36 @@ def test_readers_raise_nothing_but_bad_record(module: Any, text_lines: list[str]
     except BadRecord as error:
         assert str(error)
     detect.detect("\n".join(text_lines))
+
+
+@given(
+    title=st.text(min_size=1, max_size=30),
+    done=st.booleans(),
+    due=st.none() | st.sampled_from(["2026-12-01", "2026-03-29", "2026-12-01T16:00:00Z"]),
+    priority=st.sampled_from([None, "H", "M", "L"]),
+    project=st.none() | st.sampled_from(["work", "été.q1"]),
+    tags=st.sampled_from(["[]", '["a"]', '["a", "é"]']),
+    extra=st.sampled_from(["{}", '{"taskwarrior": {"estimate": 3}}']),
+    description=st.none() | st.just("notes"),
+)
+@settings(max_examples=200)
+def test_taskwarrior_lines_written_directly_are_the_dict_path(
+    title, done, due, priority, project, tags, extra, description
+) -> None:
+    """The writer's direct path for plain tasks gives exactly the JSON of the general
+    path (json.dumps of the task's dict) for any title, in any case."""
+    made = row(
+        title=title,
+        done=done,
+        completed_at=STAMP if done else None,
+        due=due,
+        priority=priority,
+        project=project,
+        tags=tags,
+        extra=extra,
+        description=description,
+    )
+    expected = json.dumps(
+        taskwarrior._task(made, BERLIN), ensure_ascii=False, separators=(",", ":")
+    )
+    assert taskwarrior._line(made, BERLIN) == expected

@@ -52,6 +52,7 @@ import re
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timedelta, timezone, tzinfo
 from functools import lru_cache
+from json.encoder import encode_basestring
 from typing import Any
 
 from taskcli.domain.validation import DESCRIPTION_MAX, STORED_TIME, TITLE_MAX, clean_title
@@ -249,9 +250,18 @@ def read(lines: Lines, zone: tzinfo) -> Iterator[Record | Skip]:
 # --- writing ---------------------------------------------------------------------
 
 
+_DASHES_AND_COLONS = str.maketrans("", "", "-:")
+
+
 def _compact(stamp: str) -> str:
     """'2026-11-26T17:02:27.356578Z' (UTC, as listings give it) as 20261126T170227Z."""
-    return f"{stamp[0:4]}{stamp[5:7]}{stamp[8:10]}T{stamp[11:13]}{stamp[14:16]}{stamp[17:19]}Z"
+    return stamp[:19].translate(_DASHES_AND_COLONS) + "Z"
+
+
+# json.dumps(value, ensure_ascii=False, separators=(",", ":")) with one encoder, and
+# a string's JSON form (the C encoder json uses, which keeps non-ASCII as it is).
+_ENCODE = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_string = encode_basestring
 
 
 @lru_cache(maxsize=4096)
@@ -315,14 +325,48 @@ def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
     return task
 
 
+def _line(row: Any, zone: tzinfo) -> str:
+    """One task's line: json.dumps(_task(row)) compactly, without ASCII escapes."""
+    if row.description is None and (not row.extra or row.extra == "{}"):
+        return _plain_line(row, zone)
+    return _ENCODE(_task(row, zone))
+
+
+def _plain_line(row: Any, zone: tzinfo) -> str:
+    """The line of a task with no description and no kept fields (most tasks),
+    written directly: the same text as _ENCODE(_task(row)), at a third of the cost."""
+    line = f'{{"uuid":"{row.uuid}","description":{_string(row.title)}'
+    modified = _compact(row.updated_at)
+    if row.done:
+        end = _compact(row.completed_at or row.updated_at)
+        line += (
+            f',"status":"completed","entry":"{_compact(row.created_at)}",'
+            f'"modified":"{modified}","end":"{end}"'
+        )
+    else:
+        line += f',"status":"pending","entry":"{_compact(row.created_at)}","modified":"{modified}"'
+    due = row.due
+    if due is not None:
+        line += f',"due":"{_compact(due) if len(due) > 10 else _end_of_day(due, zone)}"'
+    if row.priority is not None:
+        line += f',"priority":"{row.priority}"'
+    if row.project is not None:
+        line += f',"project":{_string(row.project)}'
+    if row.tags and row.tags != "[]":
+        line += f',"tags":{_compact_tags(row.tags)}'
+    return line + "}"
+
+
+@lru_cache(maxsize=4096)
+def _compact_tags(text: str) -> str:
+    return _ENCODE(json.loads(text))
+
+
 def write(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
     """What `task import` reads: a JSON array, one task per line as `task export`
     writes it, with every kept Taskwarrior field written back."""
     first = True
     for batch in batches(rows):
-        lines = (
-            json.dumps(_task(row, zone), ensure_ascii=False, separators=(",", ":")) for row in batch
-        )
-        yield ("[\n" if first else ",\n") + ",\n".join(lines)
+        yield ("[\n" if first else ",\n") + ",\n".join([_line(row, zone) for row in batch])
         first = False
     yield "[\n]\n" if first else "\n]\n"

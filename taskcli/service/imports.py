@@ -82,26 +82,28 @@ def plan(session: Session | None, records: Sequence[Checked], keep_ids: bool) ->
             )
         return Plan(list(records), [], 0)
     run = session.connection().exec_driver_sql
-    existing: dict[str, tuple[int, str]] = {}
-    uuids = [record.uuid for record in records]
-    for start in range(0, len(uuids), _UUID_CHUNK):
-        chunk = uuids[start : start + _UUID_CHUNK]
-        marks = ", ".join("?" * len(chunk))
-        for uuid, task_id, updated_at in run(
-            f"SELECT uuid, id, updated_at FROM task WHERE uuid IN ({marks})", tuple(chunk)
-        ):
-            existing[uuid] = (task_id, str(updated_at).replace("T", " "))
     added: list[Checked] = []
     updated: list[tuple[int, Checked]] = []
     unchanged = 0
-    for record in records:
-        found = existing.get(record.uuid)
-        if found is None:
-            added.append(record)
-        elif record.dated and record.updated_at > found[1]:
-            updated.append((found[0], record))
-        else:
-            unchanged += 1
+    # A block of records at a time: the tasks found are never all in memory at once.
+    for start in range(0, len(records), _UUID_CHUNK):
+        chunk = records[start : start + _UUID_CHUNK]
+        marks = ", ".join("?" * len(chunk))
+        existing = {
+            uuid: (task_id, str(updated_at).replace("T", " "))
+            for uuid, task_id, updated_at in run(
+                f"SELECT uuid, id, updated_at FROM task WHERE uuid IN ({marks})",
+                tuple(record.uuid for record in chunk),
+            )
+        }
+        for record in chunk:
+            found = existing.get(record.uuid)
+            if found is None:
+                added.append(record)
+            elif record.dated and record.updated_at > found[1]:
+                updated.append((found[0], record))
+            else:
+                unchanged += 1
     return Plan(added, updated, unchanged)
 
 

@@ -507,6 +507,7 @@ class TaskService:
             else:
                 records.append(entry)
         report = progress or (lambda done, total: None)
+        total = len(records)
         if dry_run or not records:
             engine = self.store.open(write=False)
             if engine is None:
@@ -518,9 +519,10 @@ class TaskService:
             engine = self.store.open(write=True)
             with self.store.session(engine, write=True) as session:
                 found = imports.plan(session, records, keep_ids)
+                del records  # the unchanged ones are no longer needed: memory for the write
                 self._write_import(session, found, keep_ids, now, report)
                 session.commit()
-        report(len(records), len(records))
+        report(total, total)
         summary.added, summary.updated = len(found.added), len(found.updated)
         summary.unchanged = found.unchanged
         return summary
