@@ -207,13 +207,22 @@ def _text(value: Any, clean: Any) -> Any:
     return clean(value)
 
 
+# Times in the stored form already checked.
+_CHECKED_TIMES: set[str] = set()
+
+
 def _time(value: Any) -> str | None:
     """A time as stored: from an aware datetime, or text a reader already put in the
     stored form (UTC 'YYYY-MM-DD HH:MM:SS.ffffff'), which is checked (real dates only)."""
     if value is None:
         return None
     if isinstance(value, str):
+        if value in _CHECKED_TIMES:  # a file's times repeat
+            return value
         if STORED_TIME.fullmatch(value) and value[10] == " ":
+            if len(_CHECKED_TIMES) > 10_000:
+                _CHECKED_TIMES.clear()
+            _CHECKED_TIMES.add(value)
             return value
         raise InvalidInput(f"{value!r} is not a time")
     if not isinstance(value, datetime) or value.tzinfo is None:

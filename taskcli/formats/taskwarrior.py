@@ -119,18 +119,28 @@ def abbreviate(text: str) -> str:
 # --- reading ---------------------------------------------------------------------
 
 
+# Taskwarrior dates already read, and their stored form.
+_TIMES: dict[str, str] = {}
+
+
 def _time(value: Any, where: str, name: str) -> datetime | str | None:
     """A Taskwarrior date: nearly always 20261201T160000Z, given to the checks as
     the stored form's text (no datetime per value: a 100,000-task file has
     300,000 of them); any other form as an aware datetime."""
     if value is None:
         return None
+    known = _TIMES.get(value)  # a file's times repeat (tasks made or changed together)
+    if known is not None:
+        return known
     if type(value) is str and len(value) == 16 and value[8] == "T" and value[15] == "Z":
         text = (
             f"{value[0:4]}-{value[4:6]}-{value[6:8]} "
             f"{value[9:11]}:{value[11:13]}:{value[13:15]}.000000"
         )
         if STORED_TIME.fullmatch(text):
+            if len(_TIMES) > 10_000:
+                _TIMES.clear()
+            _TIMES[value] = text
             return text
     if not isinstance(value, str):
         raise BadRecord(where, name, "expected a date as text such as 20261201T160000Z")
