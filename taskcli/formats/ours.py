@@ -19,6 +19,7 @@ from itertools import islice
 from json.encoder import encode_basestring
 from typing import Any
 
+from taskcli.domain.models import PUBLIC_FIELDS
 from taskcli.domain.validation import LISTED_TIME
 from taskcli.formats.record import BadRecord, Lines, Record
 
@@ -27,21 +28,7 @@ __all__ = ["FIELDS", "batches", "json_items", "parse_time", "read", "write_json"
 UTC = timezone.utc
 
 # The fields of a task in `--json` order.
-FIELDS = (
-    "id",
-    "title",
-    "description",
-    "done",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "uuid",
-    "due",
-    "priority",
-    "tags",
-    "project",
-    "extra",
-)
+FIELDS = PUBLIC_FIELDS
 _TEXT_FIELDS = ("description", "uuid", "due", "priority", "project")
 _TIME_FIELDS = ("created_at", "updated_at", "completed_at")
 

@@ -22,20 +22,8 @@ from taskcli.store.sqlite import SQLiteStore
 _TABLE = Task.__table__
 # The columns an import sets, in the order of Checked's fields (after `where`,
 # `uuid`); an added task gets its uuid too, a restored one its id.
-_SET = (
-    "title",
-    "description",
-    "done",
-    "created_at",
-    "updated_at",
-    "completed_at",
-    "due",
-    "due_at",
-    "priority",
-    "tags",
-    "project",
-    "extra",
-)
+_FIRST, _LAST = Checked._fields.index("title"), Checked._fields.index("extra") + 1
+_SET = Checked._fields[_FIRST:_LAST]
 ADDED_COLUMNS = ("uuid", *_SET)
 _UUID_CHUNK = 500
 _BATCH = 2000
@@ -115,13 +103,13 @@ def added_rows(
     for done, record in enumerate(records):
         if done % _BATCH == 0:
             progress(done, total)
-        values = (record.uuid, *record[2:14])
+        values = (record.uuid, *record[_FIRST:_LAST])
         yield (*values, record.id) if keep_ids else values
 
 
 def updated_rows(updates: Sequence[tuple[int, Checked]]) -> Any:
     """The rows that replace tasks: _SET's values, then the id."""
-    return ((*record[2:14], task_id) for task_id, record in updates)
+    return ((*record[_FIRST:_LAST], task_id) for task_id, record in updates)
 
 
 SET_COLUMNS = _SET
