@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import gc
+import os
+import signal
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -111,8 +113,19 @@ def export(
     chunks = render.export_chunks(format_, rows, context.local_zone())
     if output is None:
         render.write_chunks(chunks)
-    else:
-        render.write_file(output, chunks)
+        return
+    database = Path(context.service.path)
+    protected = [database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm"))]
+    try:
+        render.write_file(output, chunks, protected)
+    except BaseException as error:
+        number = render.stopped_by_signal(error)
+        if number is None:
+            raise
+        # The temporary file is gone: now end as the signal would have.
+        signal.signal(number, signal.SIG_DFL)
+        os.kill(os.getpid(), number)
+        raise
 
 
 @app.command("import", cls=TasksCommand)

@@ -98,6 +98,8 @@ ATTRIBUTE_FORMS = {"uuid": UUID_TEXT, "due": DUE_TEXT, "priority": PRIORITY_TEXT
 # Characters of a task's kept fields (`extra`, as stored): what other tools wrote
 # that taskcli has no field for, kept so that export can write it back.
 EXTRA_MAX = 1_000_000
+# How deeply arrays and objects may nest in them (Taskwarrior's own are 3 deep).
+EXTRA_DEPTH = 64
 
 
 def extra_text(extra: Mapping[str, Any] | None) -> str:
@@ -116,9 +118,28 @@ def extra_ok(value: Any) -> bool:
         return True
     try:
         loaded = json.loads(value)
-        return isinstance(loaded, dict) and bool(loaded) and extra_text(loaded) == value
+        return (
+            isinstance(loaded, dict)
+            and bool(loaded)
+            and json_depth(loaded) <= EXTRA_DEPTH
+            and extra_text(loaded) == value
+        )
     except (ValueError, RecursionError):
         return False
+
+
+def json_depth(value: Any) -> int:
+    """How deeply arrays and objects nest in a JSON value (counted without recursion,
+    and no further than one level past EXTRA_DEPTH)."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, depth)
+            if depth <= EXTRA_DEPTH:
+                children = item.values() if isinstance(item, dict) else item
+                stack.extend((child, depth + 1) for child in children)
+    return deepest
 
 
 def tags_text(tags: Iterable[str]) -> str:

@@ -7,6 +7,7 @@ plus what a whole file must satisfy: a uuid at most once, an id at most once.
 
 from __future__ import annotations
 
+import hashlib
 import uuid as uuids
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, tzinfo
@@ -14,6 +15,7 @@ from typing import Any, NamedTuple
 
 from taskcli.domain.dates import due_from_public
 from taskcli.domain.validation import (
+    EXTRA_DEPTH,
     EXTRA_MAX,
     PRIORITIES,
     STORED_TIME,
@@ -23,6 +25,7 @@ from taskcli.domain.validation import (
     clean_tags,
     clean_title,
     extra_text,
+    json_depth,
     tags_text,
 )
 from taskcli.errors import InvalidInput
@@ -81,8 +84,7 @@ def check_all(
         if entry.uuid is None:
             count = occurrences.get(entry.identity, 0)
             occurrences[entry.identity] = count + 1
-            made = str(uuids.uuid5(_DERIVED, f"{source}\n{count}\n{entry.identity}"))
-            checked = checker.check(entry, made)
+            checked = checker.check(entry, _derived_uuid(f"{source}\n{count}\n{entry.identity}"))
         else:
             checked = checker.check(entry)
         earlier = seen_uuids.setdefault(checked.uuid, entry.where)
@@ -93,6 +95,14 @@ def check_all(
             if earlier is not entry.where:
                 raise BadRecord(entry.where, "id", f"{checked.id} is also the id of {earlier}")
         yield checked
+
+
+def _derived_uuid(name: str) -> str:
+    """uuid5(_DERIVED, name), for any text: the record is checked after this, so
+    its text may still hold what UTF-8 cannot (a lone surrogate from a JSON escape),
+    which uuid5 itself would fail on."""
+    digest = hashlib.sha1(_DERIVED.bytes + name.encode("utf-8", "surrogatepass")).digest()
+    return str(uuids.UUID(bytes=digest[:16], version=5))
 
 
 class Checker:
@@ -236,10 +246,12 @@ def _time(value: Any) -> str | None:
 def _extra(value: Any) -> str:
     if not isinstance(value, dict) or not all(isinstance(key, str) for key in value):
         raise InvalidInput("must be a JSON object")
+    if json_depth(value) > EXTRA_DEPTH:
+        raise InvalidInput(f"is nested more than {EXTRA_DEPTH} levels deep")
     try:
         text = extra_text(value)
         text.encode("utf-8")
-    except (TypeError, ValueError) as error:
+    except (TypeError, ValueError, RecursionError) as error:
         raise InvalidInput(f"cannot be stored as JSON ({error})") from None
     if len(text) > EXTRA_MAX:
         raise InvalidInput(f"is longer than {EXTRA_MAX} characters as JSON")

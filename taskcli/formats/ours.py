@@ -33,6 +33,8 @@ _TEXT_FIELDS = ("description", "uuid", "due", "priority", "project")
 _TIME_FIELDS = ("created_at", "updated_at", "completed_at")
 
 _decoder = json.JSONDecoder()
+# The longest JSON value (one task) read, over however many lines it spans.
+VALUE_MAX = 32 * 2**20
 _WHITESPACE = " \t\n\r"
 
 
@@ -128,9 +130,15 @@ class _JsonLines:
                 if error.pos < len(self.buffer) or not self._join_next_line():
                     problem = f"not valid JSON: {error.msg} ({self._place(error.pos)})"
                     raise BadRecord(where, None, problem) from None
+                if len(self.buffer) > VALUE_MAX:
+                    raise BadRecord(
+                        where, None, f"a JSON value longer than {VALUE_MAX // 2**20} MiB"
+                    ) from None
                 continue
             except RecursionError:
                 raise BadRecord(where, None, "not valid JSON: nested too deeply") from None
+            except ValueError as error:  # e.g. a number of more digits than Python reads
+                raise BadRecord(where, None, f"not valid JSON: {error}") from None
             self.pos = end
             if self.joined:
                 # Where a value spanning lines ended: on one of the lines joined.
@@ -138,10 +146,19 @@ class _JsonLines:
             return value
 
     def _join_next_line(self) -> bool:
+        """Take in the next lines, at least as much text as the value has so far (so
+        a value spanning many lines is parsed again only each time it doubles, not
+        once per line); False at the end of the input."""
         rest, first, shift = self.buffer[self.pos :], self.number, self.shift + self.pos
-        if not self._next_line():
-            return False
-        self.buffer, self.pos, self.number = rest + "\n" + self.buffer, 0, first
+        parts, added = [rest], 0
+        while added <= len(rest):
+            if not self._next_line():
+                if added:
+                    break
+                return False
+            parts.append(self.buffer)
+            added += len(self.buffer) + 1
+        self.buffer, self.pos, self.number = "\n".join(parts), 0, first
         self.shift, self.joined = shift, True
         return True
 

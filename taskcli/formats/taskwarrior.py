@@ -278,12 +278,17 @@ _string = encode_basestring
 def _end_of_day(day: str, zone: tzinfo) -> str:
     """An all-day due as Taskwarrior's instant: 23:59:59 of that day in `zone`."""
     moment = datetime.combine(date.fromisoformat(day), time(23, 59, 59), zone)
-    # If that wall time is skipped by the clocks, take the last second that exists.
-    utc = moment.astimezone(UTC)
-    if utc.astimezone(zone).date() != moment.date():
-        utc = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), zone)
-        utc = utc.astimezone(UTC) - timedelta(seconds=1)
-    return utc.strftime("%Y%m%dT%H%M%SZ")
+    try:
+        # If that wall time is skipped by the clocks, take the last second that exists.
+        utc = moment.astimezone(UTC)
+        if utc.astimezone(zone).date() != moment.date():
+            utc = datetime.combine(date.fromisoformat(day) + timedelta(days=1), time(0), zone)
+            utc = utc.astimezone(UTC) - timedelta(seconds=1)
+    except OverflowError:
+        # At the ends of the calendar (9999-12-31 west of UTC): that day's end in UTC.
+        utc = moment.replace(tzinfo=UTC)
+    # Not strftime: its %Y writes the year 1 as '1'.
+    return utc.replace(tzinfo=None).isoformat(timespec="seconds").translate(_DASHES_AND_COLONS) + "Z"
 
 
 @lru_cache(maxsize=4096)

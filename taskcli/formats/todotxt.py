@@ -69,9 +69,12 @@ def _date(text: str, where: str, name: str) -> date:
         raise BadRecord(where, name, f"{text!r} is not a real date") from None
 
 
-def _midnight(day: date, zone: tzinfo) -> datetime:
+def _midnight(day: date, zone: tzinfo, where: str, name: str) -> datetime:
     """The first instant of a local day, in UTC."""
-    return datetime.combine(day, time(0), zone).astimezone(UTC)
+    try:
+        return datetime.combine(day, time(0), zone).astimezone(UTC)
+    except OverflowError:
+        raise BadRecord(where, name, f"{day} is out of range in this time zone") from None
 
 
 def _leading_date(text: str) -> tuple[str, str] | None:
@@ -167,8 +170,10 @@ def _record(number: int, text: str, zone: tzinfo) -> Record:
         where=where,
         title=title,
         done=done,
-        created_at=None if created is None else _midnight(created, zone),
-        completed_at=None if completed is None else _midnight(completed, zone),
+        created_at=None if created is None else _midnight(created, zone, where, "created_at"),
+        completed_at=(
+            None if completed is None else _midnight(completed, zone, where, "completed_at")
+        ),
         due=due,
         priority=priority,
         tags=tags,
@@ -191,8 +196,13 @@ def read(lines: Lines, zone: tzinfo) -> Iterator[Record]:
 
 
 def _local_day(stamp: str, zone: tzinfo) -> str:
-    """The local date of an RFC 3339 UTC time, as YYYY-MM-DD."""
-    return datetime.fromisoformat(stamp).astimezone(zone).date().isoformat()
+    """The local date of an RFC 3339 UTC time, as YYYY-MM-DD (the UTC date where the
+    local one would be outside years 1 to 9999)."""
+    moment = datetime.fromisoformat(stamp)
+    try:
+        return moment.astimezone(zone).date().isoformat()
+    except OverflowError:
+        return moment.date().isoformat()
 
 
 def _line(row: Any, zone: tzinfo) -> str:

@@ -43,6 +43,7 @@ _LAZY = {
     "export_chunks": "transfer",
     "write_chunks": "transfer",
     "write_file": "transfer",
+    "stopped_by_signal": "transfer",
     "note": "transfer",
     "import_summary": "transfer",
     "undone": "history",

@@ -5,6 +5,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
+import stat
 import sys
 import tempfile
 from collections.abc import Iterable, Iterator
@@ -38,21 +40,26 @@ def write_chunks(chunks: Iterable[str]) -> None:
         write(chunk)
 
 
-def write_file(path: Path, chunks: Iterable[str]) -> None:
+def write_file(path: Path, chunks: Iterable[str], protected: Iterable[Path] = ()) -> None:
     """Write the chunks to a temporary file beside `path` (mode 0600), then rename
     it over `path`: readers see the old file or the whole new one, never a part,
-    and a failure leaves `path` as it was."""
+    and a failure (or SIGTERM, SIGHUP) leaves `path` as it was and nothing beside
+    it. Only a regular file is replaced: not a device, a pipe, a folder, a
+    symbolic link, nor one of the `protected` files (the database itself)."""
+    _check_target(path, protected)
     folder = path.parent
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
         raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    previous = _stop_on_signals()
     try:
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as stream:
             for chunk in chunks:
                 stream.write(chunk)
             stream.flush()
             os.fsync(stream.fileno())
+        _check_target(path, protected)  # still what was checked (not swapped meanwhile)
         os.replace(temporary, path)
     except OSError as error:
         _remove(temporary)
@@ -60,6 +67,58 @@ def write_file(path: Path, chunks: Iterable[str]) -> None:
     except BaseException:
         _remove(temporary)
         raise
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+class _Stopped(BaseException):
+    """SIGTERM or SIGHUP during a write to a file: unwinds so the temporary file
+    goes, then the signal's own action ends the process."""
+
+    def __init__(self, number: int) -> None:
+        self.number = number
+
+
+def _stop_on_signals() -> dict[int, Any]:
+    def stop(number: int, frame: Any) -> None:
+        raise _Stopped(number)
+
+    previous = {}
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        try:
+            handler = signal.getsignal(number)
+            if handler is signal.SIG_DFL:
+                previous[number] = signal.signal(number, stop)
+        except (ValueError, OSError):  # not the main thread
+            pass
+    return previous
+
+
+def stopped_by_signal(error: BaseException) -> int | None:
+    """The signal a write was stopped by (see write_file), if it was."""
+    return error.number if isinstance(error, _Stopped) else None
+
+
+def _check_target(path: Path, protected: Iterable[Path]) -> None:
+    try:
+        status = path.lstat()
+    except FileNotFoundError:
+        return
+    except OSError as error:
+        raise OutputError(f"cannot write {path}: {error.strerror or error}") from None
+    if stat.S_ISLNK(status.st_mode):
+        raise OutputError(f"{path} is a symbolic link: give the path of the file itself")
+    if not stat.S_ISREG(status.st_mode):
+        kind = "a folder" if stat.S_ISDIR(status.st_mode) else "not a regular file"
+        raise OutputError(f"{path} is {kind}: export replaces regular files only")
+    for other in protected:
+        try:
+            mine = other.stat()
+        except OSError:
+            continue
+        if (mine.st_dev, mine.st_ino) == (status.st_dev, status.st_ino):
+            raise OutputError(f"{path} is the task database itself: export to another file")
 
 
 def _remove(path: str) -> None:
