@@ -288,7 +288,7 @@ def _end_of_day(day: str, zone: tzinfo) -> str:
         # At the ends of the calendar (9999-12-31 west of UTC): that day's end in UTC.
         utc = moment.replace(tzinfo=UTC)
     # Not strftime: its %Y writes the year 1 as '1'.
-    return utc.replace(tzinfo=None).isoformat(timespec="seconds").translate(_DASHES_AND_COLONS) + "Z"
+    return _compact(utc.replace(tzinfo=None).isoformat(timespec="seconds"))
 
 
 @lru_cache(maxsize=4096)
