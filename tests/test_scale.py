@@ -337,16 +337,17 @@ def test_age_accepts_listing_text():
 def test_valid_listing_rows_are_checked_a_block_at_a_time(berlin_rows, monkeypatch):
     """Rows taskcli wrote, with every attribute, pass the block check without the
     per-row check (what keeps listings fast); a damaged one is still caught."""
+    from taskcli.domain import rows
     from taskcli.render import json_output
 
     calls = []
-    monkeypatch.setattr(json_output, "check_stored", lambda *args: calls.append(args))
+    monkeypatch.setattr(rows, "check_stored", lambda *args: calls.append(args))
     json_output.check_rows(berlin_rows)
     assert calls == []
     for name, bad in [("uuid", "not-a-uuid"), ("tags", '["b", "a"]'), ("due", "2026-02-30"),
                       ("priority", "X"), ("project", "a..b"), ("tags", '["a"]]')]:  # fmt: skip
         damaged = [*berlin_rows[:-1], berlin_rows[-1]._replace(**{name: bad})]
-        json_output.check_rows(damaged)
+        rows.check_rows(damaged)
         assert len(calls) == len(damaged), name
         calls.clear()
 
