@@ -31,7 +31,7 @@ from taskcli.cli.params import (
     app_context,
 )
 from taskcli.cli.tasks import filter_query
-from taskcli.errors import InvalidInput
+from taskcli.errors import HandBack, InvalidInput
 
 FORMAT_NAMES = ("json", "ndjson", "csv", "todotxt", "taskwarrior")
 # The longest line an import reads (a JSON array written on one line included):
@@ -166,6 +166,10 @@ def import_(
     # cyclic garbage collector would only rescan them (a fifth of the time).
     gc.disable()
     context = app_context(ctx)
+    if context.in_server and _is_descriptor(source):
+        # /dev/fd/63 from `tasks import <(task export)` is one of the caller's own
+        # descriptors, which the server's process does not have: run in the caller's.
+        raise HandBack
     stream = _open(source)
     with render.progress("Importing tasks") as update:
         try:
@@ -191,6 +195,14 @@ def import_(
             if stream is not sys.stdin and stream is not getattr(sys.stdin, "buffer", None):
                 stream.close()
     render.import_summary(summary, _name(source), dry_run, json_)
+
+
+def _is_descriptor(source: str) -> bool:
+    """Whether a path names an open descriptor of the process that opens it."""
+    path = os.path.abspath(source)
+    return path in ("/dev/stdin", "/dev/stdout", "/dev/stderr") or path.startswith(
+        ("/dev/fd/", "/proc/self/fd/", "/proc/thread-self/fd/")
+    )
 
 
 def _name(source: str) -> str:

@@ -203,11 +203,16 @@ def _uuid(value: Any) -> str:
     raise InvalidInput(f"{value!r} is not a uuid")
 
 
+# The largest id a restore takes: room is left above it for the ids of new tasks
+# (SQLite's largest is 2**63 - 1), and JSON readers keep it exact (2**53).
+ID_MAX = 2**53
+
+
 def _id(value: Any) -> int:
     if value is None:
         raise InvalidInput("--keep-ids needs every record's id (a whole number from 1)")
-    if type(value) is not int or not 0 < value < 2**63:
-        raise InvalidInput(f"{value!r} is not an id")
+    if type(value) is not int or not 0 < value <= ID_MAX:
+        raise InvalidInput(f"{value!r} is not an id (a whole number from 1 to {ID_MAX})")
     return value
 
 

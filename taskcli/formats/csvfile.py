@@ -36,6 +36,7 @@ from collections.abc import Iterable, Iterator
 from datetime import date, datetime, time, timezone, tzinfo
 from typing import Any
 
+from taskcli.domain.validation import EXTRA_MAX
 from taskcli.formats.ours import FIELDS, batches
 from taskcli.formats.record import BadRecord, Lines, Record
 
@@ -187,6 +188,9 @@ def _text_lines(lines: Lines, position: list[int]) -> Iterator[str]:
 def read(lines: Lines, zone: tzinfo) -> Iterator[Record]:
     """The tasks of a CSV sheet (see the module's docstring)."""
     position = [0]
+    # A cell may hold a task's kept fields (up to EXTRA_MAX characters as JSON),
+    # more than the csv module's default limit of 131,072.
+    csv.field_size_limit(max(csv.field_size_limit(), 4 * EXTRA_MAX))
     rows = csv.reader(_text_lines(lines, position), strict=True)
     names: list[str] | None = None
     count = 0

@@ -9,7 +9,7 @@ and fast for the 100,000 rows of a bulk add.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -60,6 +60,9 @@ class Undone:
     present_later: tuple[int, int] | None = None
     # (seq, phase): the present tasks are those logged there, read once committed.
     present_logged: tuple[int, str] | None = None
+    # The phase of the log whose rows were put back into the task table (checked
+    # before the commit: a damaged log entry must change nothing).
+    put_back: str | None = None
 
 
 class OperationLog:
@@ -160,19 +163,22 @@ class OperationLog:
         elif operation.kind == CHANGED:
             self._require_as(session, operation, AFTER, "undo")
             _replace(session, seq, AFTER, BEFORE)
-            done = Undone(operation, _tasks(session, seq, BEFORE), [], restored=True)
+            done = Undone(operation, [], [], restored=True, put_back=BEFORE)
+            done.present_logged = (seq, BEFORE)
         elif operation.kind == IMPORTED:
             # The tasks it made go, the tasks it changed come back as they were.
             self._require_as(session, operation, AFTER, "undo")
             _replace(session, seq, AFTER, BEFORE)
             done = Undone(operation, [], [], restored=True, removed_later=(seq, AFTER))
             done.removed_unless, done.present_logged = BEFORE, (seq, BEFORE)
+            done.put_back = BEFORE
         else:  # DELETED
             ids = _logged_ids(session, seq, BEFORE)
             if run(_exists(len(ids)), tuple(ids)).first() is not None:
                 raise _changed("undo", operation, None)
             _put_back(session, seq, BEFORE)
-            done = Undone(operation, _tasks(session, seq, BEFORE), [], restored=True)
+            done = Undone(operation, [], [], restored=True, put_back=BEFORE)
+            done.present_logged = (seq, BEFORE)
         session.execute(update(_OPERATION).where(_OPERATION.c.seq == seq).values(undone=True))
         operation.undone = True
         return done
@@ -193,7 +199,8 @@ class OperationLog:
         elif operation.kind == CHANGED:
             self._require_as(session, operation, BEFORE, "redo")
             _replace(session, seq, BEFORE, AFTER)
-            done = Undone(operation, _tasks(session, seq, AFTER), [], restored=False)
+            done = Undone(operation, [], [], restored=False, put_back=AFTER)
+            done.present_logged = (seq, AFTER)
         elif operation.kind == IMPORTED:
             self._require_as(session, operation, BEFORE, "redo")
             # The tasks it made must still be gone.
@@ -207,6 +214,7 @@ class OperationLog:
                 raise _changed("redo", operation, made[0])
             _replace(session, seq, BEFORE, AFTER)
             done = Undone(operation, [], [], restored=False, present_logged=(seq, AFTER))
+            done.put_back = AFTER
         else:  # DELETED
             self._require_as(session, operation, BEFORE, "redo")
             ids = _logged_ids(session, seq, BEFORE)
@@ -301,11 +309,6 @@ def _logged(session: Session, seq: int, phase: str) -> list[Task]:
     return [Task(**row._mapping) for row in session.execute(statement)]
 
 
-def _tasks(session: Session, seq: int, phase: str) -> list[Task]:
-    """The tasks an operation logged, as they are in the task table now."""
-    return _by_ids(session, _logged_ids(session, seq, phase))
-
-
 def _tasks_in_range(session: Session, operation: Operation) -> list[Task]:
     statement = (
         select(Task).where(Task.id.between(operation.first_id, operation.last_id)).order_by(Task.id)
@@ -313,22 +316,24 @@ def _tasks_in_range(session: Session, operation: Operation) -> list[Task]:
     return list(session.execute(statement).scalars())
 
 
-def _by_ids(session: Session, ids: Iterable[int]) -> list[Task]:
-    ids = list(ids)
-    found: list[Task] = []
-    for start in range(0, len(ids), _CHUNK):
-        chunk = ids[start : start + _CHUNK]
-        found += session.execute(select(Task).where(Task.id.in_(chunk))).scalars()
-    return sorted(found, key=lambda task: task.id)
-
-
 def _check_shape(session: Session, operation: Operation) -> None:
     """Refuse (exit 3) an operation whose log entry taskcli would never have written,
-    before anything is changed: an undo must not act on a damaged log."""
+    before anything is changed: an undo must not act on a damaged log. (The rows an
+    undo or redo puts back are checked too, before its commit: see the service.)"""
+    run = session.connection().exec_driver_sql
+    strange = run(
+        "SELECT (SELECT count(*) FROM operation WHERE undone NOT IN (0, 1) OR typeof(seq) "
+        "!= 'integer' OR typeof(count) != 'integer' OR typeof(command) != 'text' OR "
+        "typeof(kind) != 'text') + (SELECT count(*) FROM operation_row WHERE seq = ? AND "
+        "(phase NOT IN ('before', 'after') OR typeof(id) != 'integer'))",
+        (operation.seq,),
+    ).scalar()
     before = _logged_ids(session, operation.seq, BEFORE)
     after = _logged_ids(session, operation.seq, AFTER)
     count = operation.count
-    if operation.kind == ADDED:
+    if strange:
+        ok = False
+    elif operation.kind == ADDED:
         first, last = operation.first_id, operation.last_id
         ranged = isinstance(first, int) and isinstance(last, int) and 0 < first <= last
         ok = ranged and last - first + 1 == count and not before

@@ -41,6 +41,7 @@ from taskcli.domain.log import (
 )
 from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuids
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
+from taskcli.domain.rows import check_rows
 from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
 from taskcli.errors import CannotUndo, DamagedTask, InvalidInput, TaskNotFound
 from taskcli.formats.checks import check_all
@@ -565,6 +566,8 @@ class TaskService:
             raise CannotUndo("nothing to undo" if act == self.log.undo else "nothing to redo")
         with self.store.session(engine, write=True) as session:
             done = act(session)
+            if done.put_back is not None:
+                self._check_put_back(session, done.operation.seq, done.put_back)
             session.commit()
         if done.removed_later is not None:
             seq, phase = done.removed_later
@@ -579,6 +582,15 @@ class TaskService:
                 self.store.stream(engine, statement.order_by(Task.id), _as_task_row)
             )
         return done
+
+    def _check_put_back(self, session: Session, seq: int, phase: str) -> None:
+        """Refuse (DamagedTask, exit 3: the transaction is rolled back) an undo or
+        redo that put back a logged row taskcli would never have written."""
+        statement = select(*_LISTED).where(Task.id.in_(_logged_ids(seq, phase)))
+        # The driver's rows, as stored (SQLAlchemy would turn tags into lists).
+        cursor = session.connection().execute(statement).cursor
+        while batch := cursor.fetchmany(1000):
+            check_rows(list(map(_as_task_row, batch)))
 
     def _logged_rows(
         self, engine: Engine, seq: int, phase: str, unless: str | None = None
