@@ -174,27 +174,33 @@ def import_(
     with render.progress("Importing tasks") as update:
         try:
             lines = _lines(stream, update)
-            if format_ == "auto":
+            detected = format_ == "auto"
+            if detected:
                 lines, format_ = _detect(lines)
-                render.note(f"Reading {_name(source)} as {format_}.")
             if keep_ids and format_ not in ("json", "ndjson"):
                 raise InvalidInput(
                     f"--keep-ids restores taskcli's own JSON or NDJSON, not {format_}"
                 )
             reader = import_module(f"taskcli.formats.{_MODULES[format_]}").read
             zone = context.local_zone()
-            summary = context.service.import_records(
-                reader(lines, zone),
-                format_,
-                zone,
-                keep_ids=keep_ids,
-                dry_run=dry_run,
-                progress=update,
-            )
+            try:
+                summary = context.service.import_records(
+                    reader(lines, zone),
+                    format_,
+                    zone,
+                    keep_ids=keep_ids,
+                    dry_run=dry_run,
+                    progress=update,
+                )
+            except InvalidInput as error:
+                if not detected:
+                    raise
+                # Say what the file was taken for: it may be the wrong guess.
+                raise InvalidInput(f"{error} (read as {format_}; --format chooses)") from None
         finally:
             if stream is not sys.stdin and stream is not getattr(sys.stdin, "buffer", None):
                 stream.close()
-    render.import_summary(summary, _name(source), dry_run, json_)
+    render.import_summary(summary, _name(source), dry_run, json_, detected)
 
 
 def _is_descriptor(source: str) -> bool:

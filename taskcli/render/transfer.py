@@ -133,9 +133,12 @@ def note(message: str) -> None:
         sys.stderr.flush()
 
 
-def import_summary(summary: Any, source: str, dry_run: bool, json_: bool) -> None:
-    """What an import did: one line on stderr, or with --json the summary alone on
-    stdout: {"format", "added", "updated", "unchanged", "skipped": {reason: count}}."""
+def import_summary(
+    summary: Any, source: str, dry_run: bool, json_: bool, detected: bool = False
+) -> None:
+    """What an import did: one line on stderr (saying which format --format auto
+    chose), or with --json the summary alone on stdout: {"format", "added",
+    "updated", "unchanged", "skipped": {reason: count}}."""
     if json_:
         with writing():
             write(json.dumps(summary.as_dict(), ensure_ascii=False) + "\n")
@@ -145,4 +148,5 @@ def import_summary(summary: Any, source: str, dry_run: bool, json_: bool) -> Non
     if skipped:
         counts += f"; skipped {skipped}"
     head = "Would import (dry run, nothing changed)" if dry_run else "Imported"
-    note(f"{head} from {source} ({summary.format}): {counts}.")
+    how = f"{summary.format}, detected" if detected else summary.format
+    note(f"{head} from {source} ({how}): {counts}.")
