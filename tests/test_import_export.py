@@ -630,3 +630,24 @@ def test_import_through_process_substitution_runs_in_the_callers_process(pair, t
         assert b"1 added" in done.stderr
         listed = json.loads(env.run("list", "--json").stdout)
         assert [task["title"] for task in listed] == ["through a descriptor"]
+
+
+def test_a_taskwarrior_modified_before_its_entry_goes_back_as_it_was(cli):
+    """Taskwarrior makes recurring instances modified before their entry; taskcli
+    stores its invariant (updated no earlier than created) and exports the file's own
+    time again while the task is unchanged."""
+    task = {
+        "uuid": "5d1c7f0e-2b3a-4c5d-8e9f-0a1b2c3d4e5f",
+        "description": "instance",
+        "status": "pending",
+        "entry": "20261128T100000Z",
+        "modified": "20261127T090000Z",
+    }
+    _imports(cli, "-", input=json.dumps([task]))
+    (listed,) = cli.json("list")
+    assert listed["updated_at"] == listed["created_at"] == "2026-11-28T10:00:00.000000Z"
+    (back,) = json.loads(cli.ok("export", "--format", "taskwarrior").stdout)
+    assert back["modified"] == "20261127T090000Z" and "extra" not in back
+    cli.ok("edit", "1", "-p", "H")
+    (back,) = json.loads(cli.ok("export", "--format", "taskwarrior").stdout)
+    assert back["modified"] > back["entry"]

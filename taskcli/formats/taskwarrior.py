@@ -199,6 +199,12 @@ def _record(where: str, item: Any) -> Record | Skip:
     kept = {name: value for name, value in item.items() if name not in _MAPPED}
     if "end" in item and not done:
         kept["end"] = item["end"]
+    modified, entry = item.get("modified"), item.get("entry")
+    same_form = isinstance(modified, str) and isinstance(entry, str)
+    if same_form and len(modified) == len(entry) and modified < entry:
+        # taskcli never has a task changed before it was made (it takes the entry
+        # as its update time): the file's own stays, for export.
+        kept["modified"] = modified
     if status == "waiting":
         kept["status"] = "waiting"
     if tags != sorted(tags):
@@ -322,6 +328,9 @@ def _task(row: Any, zone: tzinfo) -> dict[str, Any]:
         task["status"] = "waiting" if waiting else "pending"
     task["entry"] = entry
     task["modified"] = _compact(row.updated_at)
+    earlier = kept.pop("modified", None)
+    if isinstance(earlier, str) and row.updated_at == row.created_at:  # unchanged since
+        task["modified"] = earlier
     if row.done:
         task["end"] = _compact(row.completed_at or row.updated_at)
     if row.due is not None:
