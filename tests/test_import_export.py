@@ -651,3 +651,10 @@ def test_a_taskwarrior_modified_before_its_entry_goes_back_as_it_was(cli):
     cli.ok("edit", "1", "-p", "H")
     (back,) = json.loads(cli.ok("export", "--format", "taskwarrior").stdout)
     assert back["modified"] > back["entry"]
+
+
+def test_done_todo_txt_lines_keep_the_dates_they_had(cli):
+    lines = "x done without date\nx 2026-11-20 done with one\nx 2026-11-21 2026-11-19 both\n"
+    _imports(cli, "-", input=lines)
+    assert cli.ok("export", "--format", "todotxt").stdout == lines
+    assert _summary(cli, "-", input=lines)["unchanged"] == 3

@@ -166,6 +166,8 @@ def _record(number: int, text: str, zone: tzinfo) -> Record:
         extra["pairs"] = pairs
     if created is None:
         extra["created"] = False
+    if done and completed is None:
+        extra["completed"] = False  # taskcli needs a time: the line keeps having none
     return Record(
         where=where,
         title=title,
@@ -216,7 +218,7 @@ def _line(row: Any, zone: tzinfo) -> str:
     dated = kept.get("created") is not False
     if row.done:
         parts.append("x")
-        if row.completed_at is not None or starts_with_date:
+        if kept.get("completed") is not False or dated or starts_with_date:
             parts.append(_local_day(row.completed_at or row.updated_at, zone))
             if dated or starts_with_date:
                 parts.append(_local_day(row.created_at, zone))
