@@ -850,7 +850,11 @@ class Bench:
         _tasks_env, task_env = self.organized_store(size)
         assert task_env is not None
         exported = self.root / f"task-export-{size}.json"
-        exported.write_text(self.output([self.task, "export"], task_env))
+        # Straight to the file: held in this process, the export would count in the
+        # peak memory of every command it starts afterwards (a child's maximum
+        # resident size starts from its parent's at the fork).
+        with open(exported, "wb") as out:
+            subprocess.run([self.task, "export"], env=task_env, stdout=out, check=True)
         empty = self.root / "transfer-empty.db"
         self.empty_store(self.tasks_env(empty))
         work = self.tasks_env(self.root / "transfer-work.db")

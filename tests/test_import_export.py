@@ -658,3 +658,35 @@ def test_done_todo_txt_lines_keep_the_dates_they_had(cli):
     _imports(cli, "-", input=lines)
     assert cli.ok("export", "--format", "todotxt").stdout == lines
     assert _summary(cli, "-", input=lines)["unchanged"] == 3
+
+
+def test_a_large_import_into_an_empty_store_keeps_its_indexes_and_statistics(cli):
+    """A large import into an empty store builds the task table's indexes after its
+    rows (cheaper): the store ends with the same indexes, the same planner statistics,
+    and every uuid still unique."""
+
+    def schema() -> tuple[list, list]:
+        connection = sqlite3.connect(cli.db_path)
+        try:
+            indexes = connection.execute(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' ORDER BY name"
+            ).fetchall()
+            statistics = connection.execute("SELECT * FROM sqlite_stat1 ORDER BY idx").fetchall()
+        finally:
+            connection.close()
+        return indexes, statistics
+
+    cli.ok("add", "seed")
+    cli.ok("rm", "-y", "1")
+    before = schema()
+    lines = "".join(
+        f'{{"title": "task {n}", "tags": ["t{n % 7}"], "project": "p"}}\n' for n in range(12_000)
+    )
+    assert _summary(cli, "-f", "ndjson", "-", input=lines)["added"] == 12_000
+    assert schema() == before
+    connection = sqlite3.connect(cli.db_path)
+    assert connection.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+    connection.close()
+    assert len(cli.json("list", "-t", "t3")) == len([n for n in range(12_000) if n % 7 == 3])
+    duplicate = json.dumps({"title": "again", "uuid": cli.json("list", "--limit", "1")[0]["uuid"]})
+    assert _summary(cli, "-f", "ndjson", "-", input=duplicate)["unchanged"] == 1

@@ -8,6 +8,7 @@ works on a store (taskcli.store) and takes the time from an injected clock.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import nullcontext
 from datetime import tzinfo
 from functools import partial
 from os import PathLike
@@ -55,6 +56,9 @@ from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
 _ID_CHUNK = 500
 # Rows per progress report during a bulk add.
 _BATCH = 2000
+# Tasks an import writes above which SQLite gets a page cache of _BIG_CACHE_KIB.
+_BIG_WRITE = 10_000
+_BIG_CACHE_KIB = 16 * 1024
 _TABLE = Task.__table__
 # What listings select: the public fields in output order, times as RFC 3339 text.
 _LISTED = tuple(SQLiteStore.listed(_TABLE.c[name]) for name in PUBLIC_FIELDS)
@@ -534,6 +538,11 @@ class TaskService:
         count = len(found.added) + len(found.updated)
         if not count:
             return
+        if count > _BIG_WRITE:
+            # The index pages a large import touches (uuids land all over their
+            # index) stay in memory until the commit: SQLite's default cache, 2 MiB,
+            # would write them out and read them back (a fifth of the insert's time).
+            session.connection().exec_driver_sql(f"PRAGMA cache_size = -{_BIG_CACHE_KIB}")
         seq = self.log.start(session, IMPORTED, now, count)
         changed = [task_id for task_id, _record in found.updated]
         self.log.keep_rows(session, seq, BEFORE, changed)
@@ -543,7 +552,13 @@ class TaskService:
         if found.added:
             columns = (*imports.ADDED_COLUMNS, "id") if keep_ids else imports.ADDED_COLUMNS
             rows = imports.added_rows(found.added, keep_ids, report)
-            last = self.store.insert_many(session, _TABLE, columns, rows)
+            moving_in = (
+                self.store.indexes_built_after(session, _TABLE)
+                if len(found.added) > _BIG_WRITE
+                else nullcontext()
+            )
+            with moving_in:
+                last = self.store.insert_many(session, _TABLE, columns, rows)
             if keep_ids:
                 self.log.keep_rows(session, seq, AFTER, [record.id for record in found.added])
             else:

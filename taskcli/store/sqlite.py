@@ -609,6 +609,37 @@ class SQLiteStore:
             cursor.executemany(f"UPDATE {table.name} SET {assignments} WHERE id = ?", rows)
 
     @staticmethod
+    @contextmanager
+    def indexes_built_after(session: Session, table: Any) -> Iterator[None]:
+        """Around a large insert into an empty table: its secondary indexes are
+        dropped before and built again after, in the same transaction (building an
+        index from sorted rows is cheaper than inserting into it row by row; the
+        uuid index takes its rows in random order). Their planner statistics
+        (sqlite_stat1) are put back as they were. A table with rows is left as it is."""
+        run = session.connection().exec_driver_sql
+        if run(f"SELECT EXISTS (SELECT 1 FROM {table.name})").scalar():
+            yield
+            return
+        indexes = list(
+            run(
+                "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? "
+                "AND sql IS NOT NULL",
+                (table.name,),
+            )
+        )
+        statistics = list(
+            run("SELECT tbl, idx, stat FROM sqlite_stat1 WHERE tbl = ?", (table.name,))
+        )
+        for name, _sql in indexes:
+            run(f'DROP INDEX "{name}"')
+        yield
+        for _name, sql in indexes:
+            run(sql)
+        run("DELETE FROM sqlite_stat1 WHERE tbl = ?", (table.name,))
+        for row in statistics:
+            run("INSERT INTO sqlite_stat1 (tbl, idx, stat) VALUES (?, ?, ?)", tuple(row))
+
+    @staticmethod
     def ever_held_tasks(session: Session) -> bool:
         """Whether the store holds a task or ever did (AUTOINCREMENT's high-water mark)."""
         return bool(
