@@ -248,6 +248,8 @@ class Bench:
         self.rows: list[tuple[str, str, dict[str, Result]]] = []
         self.floors: dict[str, Result] = {}
         self.notes: list[str] = []  # printed under the table
+        # The organized store of each size, once built: (tasks env, task env or None).
+        self.organized: dict[int, tuple[dict[str, str], dict[str, str] | None]] = {}
 
     # -- stores -------------------------------------------------------------------
 
@@ -674,6 +676,9 @@ class Bench:
     def organized_store(self, size: int) -> tuple[dict[str, str], dict[str, str] | None]:
         """The organized store of `size` tasks (see ORGANIZED_BUILDER) and, when
         Taskwarrior is installed, its data folder holding the same tasks."""
+        built = self.organized.get(size)
+        if built is not None:  # the groups that use it share one (building adds tasks)
+            return built
         started = time.monotonic()
         database = self.root / f"organized-{size}.db"
         source = self.root / f"task-organized-{size}.json"
@@ -684,7 +689,8 @@ class Bench:
             task_env = self.task_env(self.root / f"task-organized-{size}")
             run_once(Command([self.task, "import", str(source)], task_env), self.root)
         print(f"  built both in {time.monotonic() - started:.1f} s", file=sys.stderr)
-        return self.tasks_env(database), task_env
+        self.organized[size] = (self.tasks_env(database), task_env)
+        return self.organized[size]
 
     def output(self, argv: list[str], env: dict[str, str]) -> str:
         process = subprocess.run(argv, env=env, cwd=self.root, capture_output=True, text=True)
