@@ -187,9 +187,10 @@ def _record(where: str, item: Any) -> Record | Skip:
     if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
         raise BadRecord(where, "tags", "expected an array of texts")
     uuid, priority, project = item.get("uuid"), item.get("priority"), item.get("project")
-    for name, value in (("uuid", uuid), ("priority", priority), ("project", project)):
-        if value is not None and not isinstance(value, str):
-            raise BadRecord(where, name, "expected text")
+    if uuid.__class__ is not str or priority.__class__ is not str or project.__class__ is not str:
+        for name, value in (("uuid", uuid), ("priority", priority), ("project", project)):
+            if value is not None and not isinstance(value, str):
+                raise BadRecord(where, name, "expected text")
     created = _time(item.get("entry"), where, "entry")
     updated = _time(item.get("modified"), where, "modified")
     due_at = _time(item.get("due"), where, "due")
@@ -207,7 +208,7 @@ def _record(where: str, item: Any) -> Record | Skip:
         kept["modified"] = modified
     if status == "waiting":
         kept["status"] = "waiting"
-    if tags != sorted(tags):
+    if len(tags) > 1 and tags != sorted(tags):
         kept["tags"] = tags
 
     description = None
