@@ -9,6 +9,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 from conftest import Cli
@@ -487,7 +488,9 @@ def test_export_replaces_regular_files_only_and_never_the_database(cli, tmp_path
     hard = tmp_path / "hard.db"
     os.link(cli.db_path, hard)
     cases = [
-        (cli.db_path, "is the task database itself"),
+        (cli.db_path, "belongs to the task database"),
+        (Path(f"{cli.db_path}-wal"), "belongs to the task database"),
+        (Path(f"{cli.db_path}-journal"), "belongs to the task database"),
         (hard, "is the task database itself"),
         (fifo, "not a regular file"),
         (link, "is a symbolic link"),

@@ -115,7 +115,10 @@ def export(
         render.write_chunks(chunks)
         return
     database = Path(context.service.path)
-    protected = [database, *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm"))]
+    protected = [
+        database,
+        *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal")),
+    ]
     try:
         render.write_file(output, chunks, protected)
     except BaseException as error:

@@ -101,6 +101,10 @@ def stopped_by_signal(error: BaseException) -> int | None:
 
 
 def _check_target(path: Path, protected: Iterable[Path]) -> None:
+    protected = list(protected)
+    where = _resolved(path)
+    if any(where == _resolved(other) for other in protected):
+        raise OutputError(f"{path} belongs to the task database: export to another file")
     try:
         status = path.lstat()
     except FileNotFoundError:
@@ -121,9 +125,18 @@ def _check_target(path: Path, protected: Iterable[Path]) -> None:
             raise OutputError(f"{path} is the task database itself: export to another file")
 
 
+def _resolved(path: Path) -> Path:
+    """A path with its folder's links resolved (the name itself as it is)."""
+    try:
+        return Path(os.path.realpath(path.parent)) / path.name
+    except OSError:
+        return path
+
+
 def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
+    if path:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
 
 
 def note(message: str) -> None:
