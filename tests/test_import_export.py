@@ -161,7 +161,16 @@ def test_broken_input_is_one_error_line_and_nothing_is_written(cli, data, named)
 
 @pytest.mark.parametrize(
     "data",
-    ['[{"title": "a"', '{"title": "a", "done": tru\n', '[{"description": "x", "entry": '],
+    [
+        '[{"title": "a"',
+        '{"title": "a", "done": tru\n',
+        '[{"description": "x", "entry": ',
+        # JSON behind something else (found by attacking it).
+        '// exported\n[\n  {\n    "title": "a"\n  }\n]\n',
+        '# comment\n{"title": "a"}\n',
+        '\u00a0[{"title": "a"}]',
+        '[[{"title": "a"}]]',
+    ],
 )
 def test_truncated_json_is_an_error_not_todo_txt_lines(cli, data):
     """--format auto must not take JSON cut short for todo.txt and import its text."""
@@ -591,6 +600,17 @@ def test_a_csv_cell_may_hold_large_kept_fields(cli, tmp_path):
         "UPDATE operation SET count = '2x'",
         "UPDATE operation SET undone = 'yes' WHERE seq = 1",
         "UPDATE operation SET command = x'ff'",
+        # Found by a second attack: entries that look whole but are not what an import
+        # writes: a task it made logged as changed, its changed tasks forgotten, ids
+        # never handed out, a due's instant that is not one.
+        "INSERT INTO operation_row SELECT seq, 'before', title, description, id, done, "
+        "created_at, updated_at, completed_at, uuid, due, priority, tags, project, due_at, "
+        "extra FROM operation_row WHERE phase = 'after' AND id = 2",
+        "DELETE FROM operation_row WHERE phase = 'before'",
+        "UPDATE operation_row SET id = 9223372036854775807 WHERE id = 2",
+        "UPDATE operation_row SET id = 0 WHERE id = 2",
+        "UPDATE operation_row SET due = '2024-01-01', due_at = 'garbage' WHERE phase = 'before'",
+        "UPDATE operation SET first_id = 1 WHERE kind = 'import'",
     ],
 )
 def test_undo_refuses_a_tampered_log_entry_and_changes_nothing(cli, tamper):

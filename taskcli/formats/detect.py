@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 from taskcli.formats.ours import FIELDS
 
 __all__ = ["detect"]
 
 _decoder = json.JSONDecoder()
+_JSON_KEY = re.compile(r'"(?:title|description|uuid|entry|status)"\s*:')
 
 
 def _first_value(sample: str, start: int) -> tuple[object, int] | None:
@@ -59,9 +61,9 @@ def detect(sample: str) -> str:
             # A sample cut inside the second element still shows the comma.
             if after == len(text) or text[after] in ",]":
                 return "taskwarrior" if _is_taskwarrior(found[0]) else "json"
-        if text.startswith("{", inside):
-            return _broken(text, "json")
-        return "todotxt"
+        if text.startswith("{", inside) or (found is not None and isinstance(found[0], list)):
+            return _broken(text, "json")  # JSON cut short, or not an array of tasks
+        return "json" if _looks_like_json(text) else "todotxt"
     if text.startswith("{", pos):
         found = _first_value(text, pos)
         if found is not None and isinstance(found[0], dict):
@@ -80,4 +82,19 @@ def detect(sample: str) -> str:
         names = [cell.strip().lower() for cell in cells]
         if "title" in names and all(name in FIELDS for name in names):
             return "csv"
+    if _looks_like_json(text):
+        return _broken(text, "json")
     return "todotxt"
+
+
+def _looks_like_json(text: str) -> bool:
+    """Whether lines of the sample are JSON's ("[", "{", '"title": ...'): JSON after a
+    comment, a stray character or a BOM in the wrong place is refused as JSON, not
+    imported as one todo.txt task per line of it."""
+    for line in text.splitlines()[:50]:
+        word = line.strip(" \t\r\f\v\xa0\ufeff")
+        if word in ("[", "{", "[{", "]", "}", "},") or word.startswith(('{"', '[{"')):
+            return True
+        if _JSON_KEY.match(word):
+            return True
+    return False

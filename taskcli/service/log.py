@@ -115,6 +115,13 @@ class OperationLog:
         )
 
     @staticmethod
+    def record_range(session: Session, seq: int, first: int, last: int) -> None:
+        """Record the range of ids an operation made (known only once it made them)."""
+        session.execute(
+            update(_OPERATION).where(_OPERATION.c.seq == seq).values(first_id=first, last_id=last)
+        )
+
+    @staticmethod
     def keep_rows(session: Session, seq: int, phase: str, ids: Sequence[int]) -> None:
         """Copy these tasks, as stored now, into the log."""
         run = session.connection().exec_driver_sql
@@ -325,7 +332,8 @@ def _check_shape(session: Session, operation: Operation) -> None:
         "SELECT (SELECT count(*) FROM operation WHERE undone NOT IN (0, 1) OR typeof(seq) "
         "!= 'integer' OR typeof(count) != 'integer' OR typeof(command) != 'text' OR "
         "typeof(kind) != 'text') + (SELECT count(*) FROM operation_row WHERE seq = ? AND "
-        "(phase NOT IN ('before', 'after') OR typeof(id) != 'integer'))",
+        "(phase NOT IN ('before', 'after') OR typeof(id) != 'integer' OR id <= 0 OR id > "
+        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'task'), 0)))",
         (operation.seq,),
     ).scalar()
     before = _logged_ids(session, operation.seq, BEFORE)
@@ -350,8 +358,8 @@ def _check_shape(session: Session, operation: Operation) -> None:
             count > 0
             and len(after) == count
             and set(before) <= set(after)
-            and operation.first_id is None
-            and operation.last_id is None
+            and _import_ranged(operation, before, after)
+            and _updates_ok(session, operation.seq, len(before))
         )
     else:
         ok = False
@@ -360,3 +368,33 @@ def _check_shape(session: Session, operation: Operation) -> None:
             f"the operations log is damaged: operation #{operation.seq} "
             f"({operation.command!r}) is not one taskcli wrote; nothing was changed"
         )
+
+
+def _import_ranged(operation: Operation, before: list[int], after: list[int]) -> bool:
+    """Whether an import's entry holds the tasks it made as it would: the range of
+    new ids it recorded (above every task it changed), or no range for a restore
+    into a new store (which changed nothing) or an import that only changed tasks."""
+    first, last = operation.first_id, operation.last_id
+    added = sorted(set(after) - set(before))
+    if first is None and last is None:
+        return not before or not added
+    if not (isinstance(first, int) and isinstance(last, int) and 0 < first <= last):
+        return False
+    return added == list(range(first, last + 1)) and (not before or max(before) < first)
+
+
+def _updates_ok(session: Session, seq: int, changed: int) -> bool:
+    """Whether each task an import changed is logged before and after as the same
+    task (its uuid) made newer (an import changes a task only for a later copy)."""
+    same = (
+        session.connection()
+        .exec_driver_sql(
+            "SELECT count(*) FROM operation_row AS b JOIN operation_row AS a "
+            "ON a.seq = b.seq AND a.id = b.id AND a.phase = 'after' "
+            "WHERE b.seq = ? AND b.phase = 'before' AND a.uuid IS b.uuid "
+            "AND a.updated_at > b.updated_at",
+            (seq,),
+        )
+        .scalar()
+    )
+    return same == changed

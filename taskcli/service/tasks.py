@@ -43,7 +43,7 @@ from taskcli.domain.log import (
 from taskcli.domain.models import PUBLIC_FIELDS, Task, TaskCreate, TaskRow, TaskUpdate, new_uuids
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery
 from taskcli.domain.rows import check_rows
-from taskcli.domain.validation import is_project, stored_tags, tags_ok, tags_text
+from taskcli.domain.validation import STORED_TIME, is_project, stored_tags, tags_ok, tags_text
 from taskcli.errors import CannotUndo, DamagedTask, InvalidInput, TaskNotFound
 from taskcli.formats.checks import check_all
 from taskcli.formats.record import Record, Skip
@@ -562,7 +562,9 @@ class TaskService:
             if keep_ids:
                 self.log.keep_rows(session, seq, AFTER, [record.id for record in found.added])
             else:
-                self.log.keep_range(session, seq, AFTER, last - len(found.added) + 1, last)
+                first = last - len(found.added) + 1
+                self.log.keep_range(session, seq, AFTER, first, last)
+                self.log.record_range(session, seq, first, last)
         self.log.keep_rows(session, seq, AFTER, changed)
 
     # -- the operations log -----------------------------------------------------------
@@ -601,11 +603,38 @@ class TaskService:
     def _check_put_back(self, session: Session, seq: int, phase: str) -> None:
         """Refuse (DamagedTask, exit 3: the transaction is rolled back) an undo or
         redo that put back a logged row taskcli would never have written."""
-        statement = select(*_LISTED).where(Task.id.in_(_logged_ids(seq, phase)))
+        ids = _logged_ids(seq, phase)
+        statement = select(*_LISTED).where(Task.id.in_(ids))
         # The driver's rows, as stored (SQLAlchemy would turn tags into lists).
         cursor = session.connection().execute(statement).cursor
         while batch := cursor.fetchmany(1000):
             check_rows(list(map(_as_task_row, batch)))
+        # The instant filters and sorting use: set exactly when a due is, well formed.
+        due_at = type_coerce(Task.due_at, String)
+        bad = session.execute(
+            select(Task.id, due_at)
+            .where(Task.id.in_(ids))
+            .where(
+                or_(
+                    and_(Task.due.is_(None), Task.due_at.is_not(None)),
+                    and_(Task.due.is_not(None), Task.due_at.is_(None)),
+                    and_(
+                        Task.due_at.is_not(None),
+                        func.typeof(Task.due_at) != "text",
+                    ),
+                )
+            )
+            .limit(1)
+        ).first()
+        if bad is None:
+            for task_id, value in session.execute(
+                select(Task.id, due_at).where(Task.id.in_(ids), Task.due_at.is_not(None))
+            ):
+                if not STORED_TIME.fullmatch(value):
+                    bad = (task_id, value)
+                    break
+        if bad is not None:
+            raise DamagedTask(bad[0], "due_at", bad[1], "the instant of its due, as stored")
 
     def _logged_rows(
         self, engine: Engine, seq: int, phase: str, unless: str | None = None
