@@ -296,3 +296,24 @@ def test_undo_of_an_add_refuses_a_task_changed_outside_the_history(cli):
     sql(cli.db_path, "UPDATE task SET updated_at = '2030-01-01 00:00:00.000000' WHERE id = 2")
     assert "task 2 has changed" in cli.fails(1, "undo")
     assert len(cli.json("list")) == 2
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        "UPDATE operation_row SET created_at = 'garbage' WHERE id = 2",
+        "UPDATE operation_row SET due = '2026-12-01', due_at = 'x' WHERE id = 2",
+    ],
+)
+def test_redo_of_an_add_refuses_damaged_rows_it_would_put_back(cli, tamper):
+    """An undone add keeps its tasks in the log for redo: a row there that taskcli
+    would never have written is refused (exit 3), and nothing is changed."""
+    cli.ok("add", "-", input="one\ntwo\nthree\n")
+    cli.ok("undo")
+    connection = sqlite3.connect(cli.db_path)
+    with connection:
+        connection.execute(tamper)
+    connection.close()
+    assert "damaged" in cli.fails(3, "redo")
+    assert cli.json("list", "--all") == []
+    assert cli.json("history")[0]["undone"] is True

@@ -63,6 +63,8 @@ class Undone:
     # The phase of the log whose rows were put back into the task table (checked
     # before the commit: a damaged log entry must change nothing).
     put_back: str | None = None
+    # Or the range of ids put back (a redone add, whose logged rows are gone).
+    put_back_range: tuple[int, int] | None = None
 
 
 class OperationLog:
@@ -203,6 +205,7 @@ class OperationLog:
             # Possibly 100,000 tasks: read after the commit, as a listing.
             done = Undone(operation, [], [], restored=True)
             done.present_later = (operation.first_id, operation.last_id)
+            done.put_back_range = (operation.first_id, operation.last_id)
         elif operation.kind == CHANGED:
             self._require_as(session, operation, BEFORE, "redo")
             _replace(session, seq, BEFORE, AFTER)

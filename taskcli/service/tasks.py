@@ -584,7 +584,10 @@ class TaskService:
         with self.store.session(engine, write=True) as session:
             done = act(session)
             if done.put_back is not None:
-                self._check_put_back(session, done.operation.seq, done.put_back)
+                ids = _logged_ids(done.operation.seq, done.put_back)
+                self._check_put_back(session, Task.id.in_(ids))
+            elif done.put_back_range is not None:
+                self._check_put_back(session, Task.id.between(*done.put_back_range))
             session.commit()
         if done.removed_later is not None:
             seq, phase = done.removed_later
@@ -600,11 +603,11 @@ class TaskService:
             )
         return done
 
-    def _check_put_back(self, session: Session, seq: int, phase: str) -> None:
+    def _check_put_back(self, session: Session, put_back: Any) -> None:
         """Refuse (DamagedTask, exit 3: the transaction is rolled back) an undo or
-        redo that put back a logged row taskcli would never have written."""
-        ids = _logged_ids(seq, phase)
-        statement = select(*_LISTED).where(Task.id.in_(ids))
+        redo that put back a logged row taskcli would never have written; `put_back`
+        selects the tasks it put back."""
+        statement = select(*_LISTED).where(put_back)
         # The driver's rows, as stored (SQLAlchemy would turn tags into lists).
         cursor = session.connection().execute(statement).cursor
         while batch := cursor.fetchmany(1000):
@@ -613,7 +616,7 @@ class TaskService:
         due_at = type_coerce(Task.due_at, String)
         bad = session.execute(
             select(Task.id, due_at)
-            .where(Task.id.in_(ids))
+            .where(put_back)
             .where(
                 or_(
                     and_(Task.due.is_(None), Task.due_at.is_not(None)),
@@ -628,7 +631,7 @@ class TaskService:
         ).first()
         if bad is None:
             for task_id, value in session.execute(
-                select(Task.id, due_at).where(Task.id.in_(ids), Task.due_at.is_not(None))
+                select(Task.id, due_at).where(put_back, Task.due_at.is_not(None))
             ):
                 if not STORED_TIME.fullmatch(value):
                     bad = (task_id, value)
