@@ -713,3 +713,18 @@ def test_a_large_import_into_an_empty_store_keeps_its_indexes_and_statistics(cli
     assert len(cli.json("list", "-t", "t3")) == len([n for n in range(12_000) if n % 7 == 3])
     duplicate = json.dumps({"title": "again", "uuid": cli.json("list", "--limit", "1")[0]["uuid"]})
     assert _summary(cli, "-f", "ndjson", "-", input=duplicate)["unchanged"] == 1
+
+
+def test_an_export_removes_temporary_files_a_killed_export_left(cli, tmp_path):
+    """SIGKILL (or a client killed while the server ran its export) lets nothing
+    clean up: the next export to the same file removes the leftovers of an hour ago,
+    never a fresh one (another export may be writing it)."""
+    cli.ok("add", "a")
+    target = tmp_path / "out.json"
+    stale, fresh = tmp_path / ".out.json.old123.tmp", tmp_path / ".out.json.new456.tmp"
+    for leftover in (stale, fresh):
+        leftover.write_text("partial", encoding="utf-8")
+    os.utime(stale, (0, 0))
+    cli.ok("export", "-o", str(target))
+    assert not stale.exists() and fresh.exists()
+    assert json.loads(target.read_text(encoding="utf-8"))[0]["title"] == "a"

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import glob
 import json
 import os
 import signal
 import stat
 import sys
 import tempfile
+import time
 from collections.abc import Iterable, Iterator
 from datetime import tzinfo
 from pathlib import Path
@@ -48,6 +50,7 @@ def write_file(path: Path, chunks: Iterable[str], protected: Iterable[Path] = ()
     symbolic link, nor one of the `protected` files (the database itself)."""
     _check_target(path, protected)
     folder = path.parent
+    _sweep(path)
     try:
         handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
     except OSError as error:
@@ -72,8 +75,28 @@ def write_file(path: Path, chunks: Iterable[str], protected: Iterable[Path] = ()
             signal.signal(number, handler)
 
 
+# Temporary files of an export to the same file older than this were left by a
+# process killed outright (SIGKILL: nothing runs to remove them): the next export
+# there removes them.
+_STALE_SECONDS = 3600
+
+
+def _sweep(path: Path) -> None:
+    now = time.time()
+    try:
+        leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*.tmp"))
+    except OSError:
+        return
+    for leftover in leftovers:
+        with contextlib.suppress(OSError):
+            status = leftover.lstat()
+            mine = status.st_uid == os.getuid() and stat.S_ISREG(status.st_mode)
+            if mine and now - status.st_mtime > _STALE_SECONDS:
+                leftover.unlink()
+
+
 class _Stopped(BaseException):
-    """SIGTERM or SIGHUP during a write to a file: unwinds so the temporary file
+    """SIGTERM, SIGHUP or SIGIO during a write to a file: unwinds so the temporary file
     goes, then the signal's own action ends the process."""
 
     def __init__(self, number: int) -> None:
@@ -85,7 +108,8 @@ def _stop_on_signals() -> dict[int, Any]:
         raise _Stopped(number)
 
     previous = {}
-    for number in (signal.SIGTERM, signal.SIGHUP):
+    # SIGIO: through the command server, what the command gets when its client dies.
+    for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGIO):
         try:
             handler = signal.getsignal(number)
             if handler is signal.SIG_DFL:
