@@ -362,3 +362,20 @@ def test_completion_is_the_same_through_the_server_and_reads_db(pair, tmp_path):
         served, in_process = warm.run(**complete), cold.run(**complete)
         _same(served, in_process)
         assert served.stdout.decode().split() == expected, words
+
+
+def test_status_reports_uptime_idle_time_and_memory(make_env):
+    """`tasks server status --json` says how long the server has run, how long
+    since its last command, and the proportional set size of it and its spares."""
+    env = make_env("status", server=True)
+    env.warm()
+    env.run("add", "x")
+    time.sleep(1.2)
+    status = env.status()
+    assert status["uptime_seconds"] >= status["idle_seconds"] >= 1.0
+    assert status["idle_seconds"] < status["uptime_seconds"]
+    assert isinstance(status["memory_pss_kib"], int) and status["memory_pss_kib"] > 10_000
+    env.run("list")
+    assert env.status()["idle_seconds"] < 1.0
+    shown = env.run("server", "status").stdout.decode()
+    assert "Memory (PSS, server and spares): " in shown and "idle: " in shown

@@ -207,7 +207,8 @@ def serve(
     child that accepts a connection tells the server, which forks a replacement.
     """
     started = time.time()
-    served = mmap.mmap(-1, 8)  # shared with every child: commands run
+    # Shared with every child: commands run, then when the last one started (µs).
+    served = mmap.mmap(-1, 16)
     notify_read, notify_write = os.pipe()
     spares: set[int] = set()
     # pidfd of a client whose command runs -> pidfd of the child running it.
@@ -374,6 +375,44 @@ def _spare(
         os._exit(code)
 
 
+def _status(server_pid: int, started: float, served: mmap.mmap) -> dict[str, object]:
+    """What `tasks server status` reports: pid, start, commands served, how long it
+    has run and been idle (since its last command, else since it started), and the
+    memory the server and its spares hold (proportional set size, summed)."""
+    now = time.time()
+    last = int.from_bytes(served[8:16], "big") / 1_000_000 or started
+    return {
+        "pid": server_pid,
+        "started": started,
+        "served": int.from_bytes(served[:8], "big"),
+        "version": _version(),
+        "uptime_seconds": round(now - started, 3),
+        "idle_seconds": round(max(0.0, now - max(last, started)), 3),
+        "memory_pss_kib": _pss_kib(server_pid),
+    }
+
+
+def _pss_kib(server_pid: int) -> int | None:
+    """Pss of the server and its children (the spares, this one among them), from
+    /proc/PID/smaps_rollup; None where the system does not tell."""
+    try:
+        with open(f"/proc/{server_pid}/task/{server_pid}/children") as file:
+            children = [int(pid) for pid in file.read().split()]
+    except (OSError, ValueError):
+        return None
+    total = 0
+    for pid in (server_pid, *children):
+        try:
+            with open(f"/proc/{pid}/smaps_rollup") as file:
+                for line in file:
+                    if line.startswith("Pss:"):
+                        total += int(line.split()[1])
+                        break
+        except (OSError, ValueError, IndexError):
+            continue  # a child that has just exited
+    return total
+
+
 def _handle(
     connection: socket.socket,
     server_pid: int,
@@ -387,9 +426,7 @@ def _handle(
     request, fds = _read_request(connection)
     kind = request.get("kind")
     if kind == "status" and request.get("protocol") == protocol.VERSION:
-        count = int.from_bytes(served[:8], "big")
-        info = {"pid": server_pid, "started": started, "served": count, "version": _version()}
-        connection.sendall(protocol.frame(info))
+        connection.sendall(protocol.frame(_status(server_pid, started, served)))
         return 0
     if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(protocol.FALLBACK)
@@ -414,6 +451,7 @@ def _handle(
     os.close(notify)
     # Commands run (a shared page; concurrent increments may rarely miss one).
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
+    served[8:16] = int(time.time() * 1_000_000).to_bytes(8, "big")
     connection.sendall(protocol.STARTED + os.getpid().to_bytes(8, "big"))
     from taskcli.cli import run
     from taskcli.cli.context import AppContext

@@ -26,6 +26,23 @@ def server_status(status: dict[str, Any]) -> None:
         f"Started: {timestamp(started)}\n"
         f"Commands served: {status['served']}\n"
     )
+    if "uptime_seconds" in status:  # a server of this version
+        memory = status.get("memory_pss_kib")
+        write(
+            f"Up: {_duration(status['uptime_seconds'])}, "
+            f"idle: {_duration(status['idle_seconds'])}\n"
+            f"Memory (PSS, server and spares): "
+            f"{'unknown' if memory is None else f'{memory / 1024:.1f} MiB'}\n"
+        )
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(seconds)
+    if seconds < 60:
+        return f"{seconds}s"
+    if seconds < 3600:
+        return f"{seconds // 60}m {seconds % 60:02d}s"
+    return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
 
 
 def servers_stopped(pids: Sequence[int]) -> None:
