@@ -22,6 +22,7 @@ from hypothesis import strategies as st
 
 from taskcli.formats import csvfile, detect, ours, taskwarrior, todotxt
 from taskcli.formats.record import BadRecord, Record, Skip
+from taskcli.render import json_output
 
 UTC = timezone.utc
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -182,15 +183,18 @@ def test_ours_writers_read_back_and_match_listing_json() -> None:
             project="p",
             extra='{"todotxt": {"priority": "D"}}',
         ),
-        row(id=2, title="é ☃ \u2028 x", uuid="u2"),
+        row(id=2, title="é ☃ \u2028 x", uuid="1c9f0e8a-2b7d-4e3c-9a5f-6d4b3c2a1f0e"),
     ]
-    array = written(ours, rows, writer=ours.write_json)
+    # taskcli's own JSON is written by render.json_output (what `list --json` prints).
+    write_json = lambda rows, zone: json_output.json_array_chunks(rows)  # noqa: E731
+    write_ndjson = lambda rows, zone: json_output.json_line_chunks(rows)  # noqa: E731
+    array = written(ours, rows, writer=write_json)
     assert array.startswith("[\n{") and array.endswith("}\n]\n") and array.count("\n") == 4
     parsed = json.loads(array)
     assert list(parsed[0]) == list(ours.FIELDS)
     assert parsed[0]["done"] is True and parsed[0]["extra"] == {"todotxt": {"priority": "D"}}
     assert array.split("\n")[1].rstrip(",") == json.dumps(parsed[0], ensure_ascii=False)
-    ndjson = written(ours, rows, writer=ours.write_ndjson)
+    ndjson = written(ours, rows, writer=write_ndjson)
     # split("\n"), not splitlines(): U+2028 is a line break to Python, not to JSON.
     assert [json.loads(line) for line in ndjson.split("\n")[:-1]] == parsed
     for text in (array, ndjson):
@@ -198,7 +202,7 @@ def test_ours_writers_read_back_and_match_listing_json() -> None:
         assert [stored([r])[0]._replace(id=r.id) for r in back] == [
             r._replace(done=bool(r.done)) for r in rows
         ]
-    assert written(ours, [], writer=ours.write_json) == "[]\n"
+    assert written(ours, [], writer=write_json) == "[]\n"
 
 
 # --- Taskwarrior ------------------------------------------------------------------------

@@ -16,14 +16,13 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import datetime, timezone, tzinfo
 from itertools import islice
-from json.encoder import encode_basestring
 from typing import Any
 
 from taskcli.domain.models import PUBLIC_FIELDS
 from taskcli.domain.validation import LISTED_TIME
 from taskcli.formats.record import BadRecord, Lines, Record
 
-__all__ = ["FIELDS", "batches", "json_items", "parse_time", "read", "write_json", "write_ndjson"]
+__all__ = ["FIELDS", "batches", "json_items", "parse_time", "read"]
 
 UTC = timezone.utc
 
@@ -277,40 +276,8 @@ def read(lines: Lines, zone: tzinfo) -> Iterator[Record]:
 # --- writing -------------------------------------------------------------------------
 
 
-def _object(row: Any) -> str:
-    """What json.dumps(task, ensure_ascii=False) makes of a listing row, without the
-    dict: the row's tags and extra are already JSON text."""
-
-    def text(value: str | None) -> str:
-        return "null" if value is None else encode_basestring(value)
-
-    return (
-        f'{{"id": {int(row.id)}, "title": {encode_basestring(row.title)}, '
-        f'"description": {text(row.description)}, "done": {"true" if row.done else "false"}, '
-        f'"created_at": {text(row.created_at)}, "updated_at": {text(row.updated_at)}, '
-        f'"completed_at": {text(row.completed_at)}, "uuid": {text(row.uuid)}, '
-        f'"due": {text(row.due)}, "priority": {text(row.priority)}, "tags": {row.tags}, '
-        f'"project": {text(row.project)}, "extra": {row.extra or "{}"}}}'
-    )
-
-
 def batches(rows: Iterable[Any], size: int = 1000) -> Iterator[list[Any]]:
     """Rows in lists of `size`: writers yield a block at a time, not a line."""
     iterator = iter(rows)
     while batch := list(islice(iterator, size)):
         yield batch
-
-
-def write_json(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
-    """A JSON array as `tasks list --json` writes it: "[", one object per line, "]"."""
-    first = True
-    for batch in batches(rows):
-        yield ("[\n" if first else ",\n") + ",\n".join(map(_object, batch))
-        first = False
-    yield "[]\n" if first else "\n]\n"
-
-
-def write_ndjson(rows: Iterable[Any], zone: tzinfo) -> Iterator[str]:
-    """One JSON object per line."""
-    for batch in batches(rows):
-        yield "".join(_object(row) + "\n" for row in batch)

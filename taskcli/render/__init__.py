@@ -44,7 +44,6 @@ _LAZY = {
     "write_chunks": "transfer",
     "write_file": "transfer",
     "stopped_by_signal": "transfer",
-    "note": "transfer",
     "import_summary": "transfer",
     "undone": "history",
     "history_list": "history",

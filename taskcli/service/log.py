@@ -161,11 +161,7 @@ class OperationLog:
             ).first()
             if changed is not None:
                 raise _changed("undo", operation, changed[0])
-            run(
-                f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
-                f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id BETWEEN ? AND ?",
-                (seq, AFTER, first, last),
-            )
+            self.keep_range(session, seq, AFTER, first, last)
             run("DELETE FROM task WHERE id BETWEEN ? AND ?", (first, last))
             # Possibly 100,000 tasks: read after the commit, as a listing (Undone.removed).
             done = Undone(operation, [], [], restored=False, removed_later=(seq, AFTER))
