@@ -11,14 +11,13 @@ import functools
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from typer.core import TyperArgument, TyperCommand, TyperGroup, TyperOption
 
 from taskcli import __version__, render
-from taskcli.cli.context import AppContext
+from taskcli.cli.context import AppContext, db_location
 from taskcli.errors import (
     EXIT_CODE_SUMMARY,
     ExitCode,
@@ -190,7 +189,7 @@ def main_callback(
     Run without a command to list pending tasks.
     """
     # A plain string, not a typer Path: problems with the file are storage errors (exit 3).
-    db_path = Path(db) if db else None
+    db_path = db_location(db) if db else None
     if ctx.obj is None:
         ctx.obj = AppContext(db_path=db_path)
     elif db_path is not None:

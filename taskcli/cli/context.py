@@ -24,11 +24,18 @@ COMMAND_LINE: ContextVar[tuple[str, ...]] = ContextVar("command_line", default=(
 APP_NAME = "taskcli"
 
 
-def default_db_path() -> Path:
+def db_location(value: str) -> Path | str:
+    """A --db or TASKS_DB value: a PostgreSQL URL stays text, anything else is a path."""
+    from taskcli.store import is_url
+
+    return value if is_url(value) else Path(value)
+
+
+def default_db_path() -> Path | str:
     """`TASKS_DB` if set and not empty, else tasks.db in the user's data dir (XDG_DATA_HOME)."""
     from_env = os.environ.get(DB_ENV)
     if from_env:
-        return Path(from_env)
+        return db_location(from_env)
     import platformdirs
 
     return platformdirs.user_data_path(APP_NAME) / "tasks.db"
@@ -59,7 +66,8 @@ class AppContext:
     for it, so `--help`, `--version` and `path` never touch the database.
     """
 
-    db_path: Path | None = None
+    # A SQLite file's path, or a PostgreSQL URL (text).
+    db_path: Path | str | None = None
     # None: the store's default (taskcli.store.sqlite.DEFAULT_BUSY_TIMEOUT).
     busy_timeout: float | None = None
     clock: Clock = system_clock
@@ -70,10 +78,14 @@ class AppContext:
     in_server: bool = False
     _service: TaskService | None = field(default=None, repr=False)
 
-    def resolved_db_path(self) -> Path:
-        """The absolute database path: --db, else TASKS_DB, else the user data dir."""
+    def resolved_db_path(self) -> Path | str:
+        """The absolute database path (or URL): --db, else TASKS_DB, else the user data dir."""
         if self.db_path is None:
             self.db_path = default_db_path()
+        from taskcli.store import is_url
+
+        if is_url(self.db_path):
+            return self.db_path
         try:
             self.db_path = Path(os.path.abspath(os.path.expanduser(self.db_path)))
         except OSError as error:
@@ -100,14 +112,9 @@ class AppContext:
     def service(self) -> TaskService:
         if self._service is None:
             from taskcli.service import TaskService
-            from taskcli.store.sqlite import SQLiteStore
+            from taskcli.store import open_store
 
-            path = self.resolved_db_path()
-            store = (
-                SQLiteStore(path)
-                if self.busy_timeout is None
-                else SQLiteStore(path, busy_timeout=self.busy_timeout)
-            )
+            store = open_store(self.resolved_db_path(), self.busy_timeout)
             from taskcli.service.log import OperationLog
 
             log = OperationLog(shlex.join(COMMAND_LINE.get()), history_size())

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, time, timezone
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from taskcli.cli.context import AppContext
+from taskcli.cli.context import AppContext, db_location
 
 if TYPE_CHECKING:
     from taskcli.domain.dates import Due
@@ -110,7 +109,7 @@ def _completing_service(ctx: typer.Context) -> Any:
     if root.obj is None:
         root.obj = AppContext()
     if db:
-        root.obj.db_path = Path(db)
+        root.obj.db_path = db_location(db)
     root.obj.busy_timeout = COMPLETION_BUSY_TIMEOUT
     return root.obj.service
 

@@ -114,11 +114,13 @@ def export(
     if output is None:
         render.write_chunks(chunks)
         return
-    database = Path(context.service.path)
-    protected = [
-        database,
-        *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal")),
-    ]
+    protected = []
+    if context.service.store.dialect == "sqlite":
+        database = Path(context.service.path)
+        protected = [
+            database,
+            *(Path(f"{database}{suffix}") for suffix in ("-wal", "-shm", "-journal")),
+        ]
     try:
         render.write_file(output, chunks, protected)
     except BaseException as error:

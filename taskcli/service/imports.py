@@ -12,12 +12,14 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from sqlalchemy import select
 from sqlmodel import Session
 
 from taskcli.domain.models import Task
 from taskcli.errors import InvalidInput
 from taskcli.formats.checks import Checked
-from taskcli.store.sqlite import SQLiteStore
+from taskcli.store import Store
+from taskcli.store.sql import stored_time_text
 
 _TABLE = Task.__table__
 # The columns an import sets, in the order of Checked's fields (after `where`,
@@ -58,31 +60,29 @@ class Plan:
     unchanged: int
 
 
-def plan(session: Session | None, records: Sequence[Checked], keep_ids: bool) -> Plan:
+def plan(store: Store, session: Session | None, records: Sequence[Checked], keep_ids: bool) -> Plan:
     """Match records to the store's tasks by uuid (no session: an empty store)."""
     if session is None:
         return Plan(list(records), [], 0)
     if keep_ids:
-        if SQLiteStore.ever_held_tasks(session):
+        if store.ever_held_tasks(session):
             raise InvalidInput(
                 "--keep-ids restores a backup into a new store only, and this one has held "
                 "tasks (its ids could be reused): use --db with a new file"
             )
         return Plan(list(records), [], 0)
-    run = session.connection().exec_driver_sql
     added: list[Checked] = []
     updated: list[tuple[int, Checked]] = []
     unchanged = 0
     # A block of records at a time: the tasks found are never all in memory at once.
     for start in range(0, len(records), _UUID_CHUNK):
         chunk = records[start : start + _UUID_CHUNK]
-        marks = ", ".join("?" * len(chunk))
+        statement = select(Task.uuid, Task.id, stored_time_text(Task.updated_at)).where(
+            Task.uuid.in_([record.uuid for record in chunk])
+        )
         existing = {
             uuid: (task_id, str(updated_at).replace("T", " "))
-            for uuid, task_id, updated_at in run(
-                f"SELECT uuid, id, updated_at FROM task WHERE uuid IN ({marks})",
-                tuple(record.uuid for record in chunk),
-            )
+            for uuid, task_id, updated_at in session.execute(statement)
         }
         for record in chunk:
             found = existing.get(record.uuid)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import insert, select, update
@@ -30,6 +31,7 @@ from taskcli.domain.log import (
 )
 from taskcli.domain.models import Task
 from taskcli.errors import CannotUndo, StorageError
+from taskcli.store import sql
 
 _COLUMNS = ", ".join(TASK_COLUMNS)
 _CHUNK = 500
@@ -86,7 +88,7 @@ class OperationLog:
     ) -> int:
         """A new operation's sequence number. What could be redone is discarded (a
         new change ends the redo chain) and the log is trimmed to `keep`."""
-        run = session.connection().exec_driver_sql
+        run = partial(sql.run, session)
         run("DELETE FROM operation_row WHERE seq IN (SELECT seq FROM operation WHERE undone)")
         run("DELETE FROM operation WHERE undone")
         result = session.execute(
@@ -110,7 +112,8 @@ class OperationLog:
     @staticmethod
     def keep_range(session: Session, seq: int, phase: str, first: int, last: int) -> None:
         """Copy the tasks with ids first..last, as stored now, into the log."""
-        session.connection().exec_driver_sql(
+        sql.run(
+            session,
             f"INSERT INTO operation_row (seq, phase, {_COLUMNS}) "
             f"SELECT ?, ?, {_COLUMNS} FROM task WHERE id BETWEEN ? AND ?",
             (seq, phase, first, last),
@@ -126,7 +129,7 @@ class OperationLog:
     @staticmethod
     def keep_rows(session: Session, seq: int, phase: str, ids: Sequence[int]) -> None:
         """Copy these tasks, as stored now, into the log."""
-        run = session.connection().exec_driver_sql
+        run = partial(sql.run, session)
         for start in range(0, len(ids), _CHUNK):
             chunk = list(ids[start : start + _CHUNK])
             marks = ", ".join("?" * len(chunk))
@@ -143,7 +146,7 @@ class OperationLog:
         if operation is None:
             raise CannotUndo("nothing to undo")
         _check_shape(session, operation)
-        run = session.connection().exec_driver_sql
+        run = partial(sql.run, session)
         seq = operation.seq
         if operation.kind == ADDED:
             first, last = operation.first_id, operation.last_id
@@ -193,7 +196,7 @@ class OperationLog:
         if operation is None:
             raise CannotUndo("nothing to redo")
         _check_shape(session, operation)
-        run = session.connection().exec_driver_sql
+        run = partial(sql.run, session)
         seq = operation.seq
         if operation.kind == ADDED:
             _put_back(session, seq, AFTER)
@@ -241,7 +244,7 @@ class OperationLog:
     @staticmethod
     def _require_as(session: Session, operation: Operation, phase: str, verb: str) -> None:
         """Refuse unless every task the operation touched is as it left it (`phase`)."""
-        row = session.connection().exec_driver_sql(_DIFFERS, (operation.seq, phase)).first()
+        row = sql.run(session, _DIFFERS, (operation.seq, phase)).first()
         if row is not None:
             raise _changed(verb, operation, row[0])
 
@@ -282,15 +285,18 @@ def _exists(count: int) -> str:
 
 
 def _logged_ids(session: Session, seq: int, phase: str) -> list[int]:
-    rows = session.connection().exec_driver_sql(
-        "SELECT id FROM operation_row WHERE seq = ? AND phase = ? ORDER BY id", (seq, phase)
+    rows = sql.run(
+        session,
+        "SELECT id FROM operation_row WHERE seq = ? AND phase = ? ORDER BY id",
+        (seq, phase),
     )
     return [row[0] for row in rows]
 
 
 def _replace(session: Session, seq: int, old: str, new: str) -> None:
     """Tasks as logged in phase `old` become as logged in phase `new`."""
-    session.connection().exec_driver_sql(
+    sql.run(
+        session,
         "DELETE FROM task WHERE id IN (SELECT id FROM operation_row WHERE seq = ? AND phase = ?)",
         (seq, old),
     )
@@ -298,7 +304,8 @@ def _replace(session: Session, seq: int, old: str, new: str) -> None:
 
 
 def _put_back(session: Session, seq: int, phase: str) -> None:
-    session.connection().exec_driver_sql(
+    sql.run(
+        session,
         f"INSERT INTO task ({_COLUMNS}) SELECT {_COLUMNS} FROM operation_row "
         "WHERE seq = ? AND phase = ? ORDER BY id",
         (seq, phase),
@@ -326,13 +333,20 @@ def _check_shape(session: Session, operation: Operation) -> None:
     """Refuse (exit 3) an operation whose log entry taskcli would never have written,
     before anything is changed: an undo must not act on a damaged log. (The rows an
     undo or redo puts back are checked too, before its commit: see the service.)"""
-    run = session.connection().exec_driver_sql
-    strange = run(
-        "SELECT (SELECT count(*) FROM operation WHERE undone NOT IN (0, 1) OR typeof(seq) "
-        "!= 'integer' OR typeof(count) != 'integer' OR typeof(command) != 'text' OR "
-        "typeof(kind) != 'text') + (SELECT count(*) FROM operation_row WHERE seq = ? AND "
-        "(phase NOT IN ('before', 'after') OR typeof(id) != 'integer' OR id <= 0 OR id > "
-        "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'task'), 0)))",
+    dialect = sql.dialect_of(session)
+    # A PostgreSQL column holds only its own type; a SQLite one may hold any.
+    types_wrong = (
+        "false"
+        if dialect == "postgresql"
+        else "undone NOT IN (0, 1) OR typeof(seq) != 'integer' OR typeof(count) != 'integer' "
+        "OR typeof(command) != 'text' OR typeof(kind) != 'text'"
+    )
+    id_wrong = "false" if dialect == "postgresql" else "typeof(id) != 'integer'"
+    strange = sql.run(
+        session,
+        f"SELECT (SELECT count(*) FROM operation WHERE {types_wrong}) + (SELECT count(*) "
+        f"FROM operation_row WHERE seq = ? AND (phase NOT IN ('before', 'after') OR "
+        f"{id_wrong} OR id <= 0 OR id > {sql.high_water(dialect)}))",
         (operation.seq,),
     ).scalar()
     before = _logged_ids(session, operation.seq, BEFORE)
@@ -385,15 +399,12 @@ def _import_ranged(operation: Operation, before: list[int], after: list[int]) ->
 def _updates_ok(session: Session, seq: int, changed: int) -> bool:
     """Whether each task an import changed is logged before and after as the same
     task (its uuid) made newer (an import changes a task only for a later copy)."""
-    same = (
-        session.connection()
-        .exec_driver_sql(
-            "SELECT count(*) FROM operation_row AS b JOIN operation_row AS a "
-            "ON a.seq = b.seq AND a.id = b.id AND a.phase = 'after' "
-            "WHERE b.seq = ? AND b.phase = 'before' AND a.uuid IS b.uuid "
-            "AND a.updated_at > b.updated_at",
-            (seq,),
-        )
-        .scalar()
-    )
+    same = sql.run(
+        session,
+        "SELECT count(*) FROM operation_row AS b JOIN operation_row AS a "
+        "ON a.seq = b.seq AND a.id = b.id AND a.phase = 'after' "
+        "WHERE b.seq = ? AND b.phase = 'before' AND a.uuid IS b.uuid "
+        "AND a.updated_at > b.updated_at",
+        (seq,),
+    ).scalar()
     return same == changed

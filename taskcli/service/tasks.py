@@ -14,18 +14,7 @@ from functools import partial
 from os import PathLike
 from typing import Any
 
-from sqlalchemy import (
-    Engine,
-    LargeBinary,
-    String,
-    and_,
-    case,
-    cast,
-    func,
-    or_,
-    select,
-    type_coerce,
-)
+from sqlalchemy import Engine, String, and_, case, func, or_, select, type_coerce
 from sqlmodel import Session
 
 from taskcli.domain.clock import Clock, system_clock
@@ -50,18 +39,27 @@ from taskcli.formats.record import Record, Skip
 from taskcli.service import imports
 from taskcli.service.imports import ImportSummary
 from taskcli.service.log import OperationLog, Undone
-from taskcli.store.sqlite import SEARCH_FUNCTION, SQLiteStore
+from taskcli.store import Store, open_store
+from taskcli.store.sql import (
+    any_true,
+    contains_search,
+    id_text,
+    listed,
+    nocase,
+    not_text,
+    position,
+    stored_time_text,
+)
 
 # Ids per query when fetching many: stays far below SQLite's limit on bound variables.
 _ID_CHUNK = 500
 # Rows per progress report during a bulk add.
 _BATCH = 2000
-# Tasks an import writes above which SQLite gets a page cache of _BIG_CACHE_KIB.
+# Tasks an import writes above which the store prepares for a big write.
 _BIG_WRITE = 10_000
-_BIG_CACHE_KIB = 16 * 1024
 _TABLE = Task.__table__
 # What listings select: the public fields in output order, times as RFC 3339 text.
-_LISTED = tuple(SQLiteStore.listed(_TABLE.c[name]) for name in PUBLIC_FIELDS)
+_LISTED = tuple(listed(_TABLE.c[name]) for name in PUBLIC_FIELDS)
 # What a bulk add inserts for each task.
 _INSERTED = (
     "title",
@@ -87,12 +85,9 @@ _SORT_COLUMNS: dict[str, tuple[Any, bool]] = {
     "updated": (Task.updated_at, False),
     "due": (Task.due_at, True),
     "priority": (_PRIORITY_RANK, True),
-    "title": (Task.title.collate("NOCASE"), False),
-    "project": (Task.project.collate("NOCASE"), True),
+    "title": (nocase(Task.title), False),
+    "project": (nocase(Task.project), True),
 }
-# Bytes of search text LIKE is used for: SQLite refuses patterns over 50,000 bytes
-# (SQLITE_LIMIT_LIKE_PATTERN_LENGTH), and escaping may double the text.
-_LIKE_LIMIT = 20_000
 # `tasks next`: soonest due first (so overdue first), then priority, then oldest.
 NEXT_ORDER = (SortKey("due"), SortKey("priority"), SortKey("created"))
 
@@ -135,14 +130,14 @@ class TaskService:
 
     def __init__(
         self,
-        store: SQLiteStore | str | PathLike[str],
+        store: Store | str | PathLike[str],
         clock: Clock = system_clock,
         log: OperationLog | None = None,
     ) -> None:
         # What the operations log records each change as (the command line), and
         # how many operations it keeps.
         self.log = log or OperationLog("", DEFAULT_KEEP)
-        self.store = store if isinstance(store, SQLiteStore) else SQLiteStore(store)
+        self.store: Store = open_store(store) if isinstance(store, str | PathLike) else store
         self.clock = clock
 
     @property
@@ -167,7 +162,7 @@ class TaskService:
         """Store a new task and return it with its id."""
         engine = self.store.open(write=True)
         with self.store.session(engine, write=True) as session:
-            now = self.clock()
+            now = self.store.now(session, self.clock)
             task = Task(
                 title=data.title,
                 description=data.description,
@@ -237,7 +232,7 @@ class TaskService:
         report = progress or (lambda done, total: None)
         engine = self.store.open(write=True)
         with self.store.session(engine, write=True) as session:
-            now = self.clock()
+            now = self.store.now(session, self.clock)
             stored, created = self.store.stored_time(engine, _TABLE, now)
             for due in {value[2] for value in values} - {None}:
                 due_forms[due] = (due.public, self.store.stored_time(engine, _TABLE, due.at)[0])
@@ -319,8 +314,8 @@ class TaskService:
         elif query.status is Status.DONE:
             conditions.append(Task.done.is_(True))
         # A tag is stored between quotes in a JSON array and holds no quote itself.
-        conditions += [func.instr(_TAGS, f'"{tag}"') > 0 for tag in query.tags]
-        conditions += [func.instr(_TAGS, f'"{tag}"') == 0 for tag in query.without_tags]
+        conditions += [position(_TAGS, f'"{tag}"') > 0 for tag in query.tags]
+        conditions += [position(_TAGS, f'"{tag}"') == 0 for tag in query.without_tags]
         if query.project is not None:
             # The project and every sub-project: 'work' and 'work.…' (between
             # 'work.' and 'work/', since '/' follows '.'), never 'workshop'.
@@ -343,11 +338,14 @@ class TaskService:
             digits = query.id_prefix
             if not digits.isascii() or not digits.isdigit():
                 raise InvalidInput(f"{digits!r} does not start a task id")
-            conditions.append(func.substr(type_coerce(Task.id, String), 1, len(digits)) == digits)
+            conditions.append(func.substr(id_text(Task.id), 1, len(digits)) == digits)
         if query.search:
-            folded = query.search.casefold()
+            dialect, needle = self.store.dialect, query.search
             conditions.append(
-                or_(_contains(Task.title, folded), _contains(Task.description, folded))
+                or_(
+                    contains_search(Task.title, needle, dialect),
+                    contains_search(Task.description, needle, dialect),
+                )
             )
         return conditions
 
@@ -361,7 +359,7 @@ class TaskService:
             source, where = listed, None
             columns = {name: listed.c[name] for name in ATTRIBUTES}
         present = [
-            func.max(type_coerce(column, String) != "[]" if name == "tags" else column.is_not(None))
+            any_true(type_coerce(column, String) != "[]" if name == "tags" else column.is_not(None))
             for name, column in columns.items()
         ]
         aggregate = select(*present).select_from(source)
@@ -427,7 +425,7 @@ class TaskService:
         ids = list(dict.fromkeys(ids))
         engine = self.store.open_existing(ids, write=True)
         with self.store.session(engine, write=True) as session:
-            now = self.clock()
+            now = self.store.now(session, self.clock)
             tasks = self._fetch(session, ids)
             with session.no_autoflush:
                 changed = [task for task in tasks if task.done != done]
@@ -464,7 +462,7 @@ class TaskService:
         ids = list(dict.fromkeys(ids))
         engine = self.store.open_existing(ids, write=True)
         with self.store.session(engine, write=True) as session:
-            now = self.clock()
+            now = self.store.now(session, self.clock)
             tasks = self._fetch(session, ids)
             with session.no_autoflush:
                 changed = []
@@ -482,7 +480,7 @@ class TaskService:
         engine = self.store.open_existing(ids, write=True)
         with self.store.session(engine, write=True) as session:
             tasks = self._fetch(session, ids)
-            seq = self.log.start(session, DELETED, self.clock(), len(ids))
+            seq = self.log.start(session, DELETED, self.store.now(session, self.clock), len(ids))
             self.log.keep_rows(session, seq, BEFORE, ids)
             for task in tasks:
                 session.delete(task)
@@ -516,16 +514,17 @@ class TaskService:
         if dry_run or not records:
             engine = self.store.open(write=False)
             if engine is None:
-                found = imports.plan(None, records, keep_ids)
+                found = imports.plan(self.store, None, records, keep_ids)
             else:
                 with self.store.session(engine, write=False) as session:
-                    found = imports.plan(session, records, keep_ids)
+                    found = imports.plan(self.store, session, records, keep_ids)
         else:
             engine = self.store.open(write=True)
             with self.store.session(engine, write=True) as session:
-                found = imports.plan(session, records, keep_ids)
+                found = imports.plan(self.store, session, records, keep_ids)
                 del records  # the unchanged ones are no longer needed: memory for the write
-                self._write_import(session, found, keep_ids, now, report)
+                at = self.store.now(session, self.clock)
+                self._write_import(session, found, keep_ids, at, report)
                 session.commit()
         report(total, total)
         summary.added, summary.updated = len(found.added), len(found.updated)
@@ -539,10 +538,7 @@ class TaskService:
         if not count:
             return
         if count > _BIG_WRITE:
-            # The index pages a large import touches (uuids land all over their
-            # index) stay in memory until the commit: SQLite's default cache, 2 MiB,
-            # would write them out and read them back (a fifth of the insert's time).
-            session.connection().exec_driver_sql(f"PRAGMA cache_size = -{_BIG_CACHE_KIB}")
+            self.store.big_write(session)
         seq = self.log.start(session, IMPORTED, now, count)
         changed = [task_id for task_id, _record in found.updated]
         self.log.keep_rows(session, seq, BEFORE, changed)
@@ -613,7 +609,7 @@ class TaskService:
         while batch := cursor.fetchmany(1000):
             check_rows(list(map(_as_task_row, batch)))
         # The instant filters and sorting use: set exactly when a due is, well formed.
-        due_at = type_coerce(Task.due_at, String)
+        due_at = stored_time_text(Task.due_at)
         bad = session.execute(
             select(Task.id, due_at)
             .where(put_back)
@@ -623,7 +619,7 @@ class TaskService:
                     and_(Task.due.is_not(None), Task.due_at.is_(None)),
                     and_(
                         Task.due_at.is_not(None),
-                        func.typeof(Task.due_at) != "text",
+                        not_text(Task.due_at),
                     ),
                 )
             )
@@ -644,7 +640,7 @@ class TaskService:
     ) -> Iterator[TaskRow]:
         """Rows the log holds for an operation, as listing rows (no object per row);
         with `unless`, only those of tasks not also logged in that phase."""
-        columns = tuple(SQLiteStore.listed(OPERATION_ROW.c[name]) for name in PUBLIC_FIELDS)
+        columns = tuple(listed(OPERATION_ROW.c[name]) for name in PUBLIC_FIELDS)
         statement = select(*columns).where(
             OPERATION_ROW.c.seq == seq, OPERATION_ROW.c.phase == phase
         )
@@ -697,19 +693,6 @@ def _apply(
         task.tags = sorted(tags)
         changed = True
     return changed
-
-
-def _contains(column: Any, folded: str) -> Any:
-    """Whether `column` contains the casefolded text `folded`, ignoring case. ASCII
-    text (nearly all) is matched by SQLite's own LIKE, whose case-insensitivity is
-    casefolding for ASCII; any other text by Python's casefold, which SQLite lacks.
-    LIKE's wildcards in the text are escaped: it is matched literally."""
-    by_python = getattr(func, SEARCH_FUNCTION)(column, folded)
-    if len(folded.encode("utf-8", "surrogatepass")) > _LIKE_LIMIT:
-        return by_python  # longer than SQLite allows a LIKE pattern to be
-    ascii_only = func.length(column) == func.length(cast(column, LargeBinary))
-    by_like = and_(ascii_only, column.contains(folded, autoescape=True))
-    return or_(by_like, and_(~ascii_only, by_python))
 
 
 def _order(keys: Sequence[SortKey]) -> list[Any]:

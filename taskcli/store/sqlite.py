@@ -32,12 +32,12 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
-from sqlalchemy import Connection, Engine, String, create_engine, event, exc, func, type_coerce
+from sqlalchemy import Connection, Engine, create_engine, event, exc
 from sqlalchemy.pool import NullPool, StaticPool
 from sqlmodel import Session
-from sqlmodel.sql.sqltypes import UTCDateTime
 
 from taskcli.errors import StorageError, TaskNotFound
+from taskcli.store.sql import SEARCH_FUNCTION, contains_folded
 
 # Every Alembic revision in taskcli/migrations/versions, oldest first: the last is the head.
 # A database stamped with a revision not listed here was written by a newer taskcli.
@@ -49,16 +49,6 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 # PRAGMA application_id of every database taskcli makes ("tCLI"): the mark that
 # tells its files from any other SQLite file.
 APPLICATION_ID = 0x74434C49
-
-# The SQL function `taskcli_contains(text, folded_needle)` that search uses: SQLite's
-# own case-insensitive matching (LIKE, lower()) knows ASCII letters only.
-SEARCH_FUNCTION = "taskcli_contains"
-
-
-def contains_folded(text: str | None, folded: str) -> bool:
-    """Whether `folded` (already casefolded) occurs in `text`, ignoring case."""
-    return text is not None and folded in text.casefold()
-
 
 # Execution option that makes a transaction start with BEGIN IMMEDIATE.
 WRITE = "taskcli_write"
@@ -515,6 +505,7 @@ def upgrade(connection: Connection) -> None:
 
 # Rows per fetch when streaming.
 _BATCH = 2000
+_BIG_CACHE_KIB = 16 * 1024
 
 
 class SQLiteStore:
@@ -522,6 +513,8 @@ class SQLiteStore:
     short sessions, and the fast paths the service's bulk operations take (the
     sqlite3 driver's cursor, where SQLAlchemy's per-row work would cost more than
     SQLite's)."""
+
+    dialect = "sqlite"
 
     def __init__(self, path: str | Path, busy_timeout: float = DEFAULT_BUSY_TIMEOUT) -> None:
         self.path = Path(path)
@@ -567,15 +560,17 @@ class SQLiteStore:
             yield session
 
     @staticmethod
-    def listed(column: Any) -> Any:
-        """A column as listings select it: a stored time as RFC 3339 text, computed
-        by SQLite. SQLAlchemy stores times as 'YYYY-MM-DD HH:MM:SS.ffffff' (always
-        six digits); turning 300,000 of them into datetimes only to format them
-        again would cost more than all the rest of a 100,000-task listing."""
-        if not isinstance(column.type, UTCDateTime):
-            return column
-        text = func.replace(type_coerce(column, String), " ", "T", type_=String)
-        return (text + "Z").label(column.name)
+    def now(session: Session, clock: Callable[[], datetime]) -> datetime:
+        """The time of a change made in `session` (taken under the write lock)."""
+        return clock()
+
+    @staticmethod
+    def big_write(session: Session) -> None:
+        """Before a write of many rows: the index pages a large import touches (uuids
+        land all over their index) stay in memory until the commit: SQLite's
+        default cache, 2 MiB, would write them out and read them back (a fifth of
+        the insert's time)."""
+        session.connection().exec_driver_sql(f"PRAGMA cache_size = -{_BIG_CACHE_KIB}")
 
     @staticmethod
     def stored_time(engine: Engine, table: Any, moment: datetime) -> tuple[str, str]:

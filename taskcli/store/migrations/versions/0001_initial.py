@@ -13,11 +13,15 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
+_ID = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
         "task",
-        sa.Column("id", sa.Integer(), nullable=False),
+        # BIGINT on PostgreSQL (a BIGSERIAL: ids up to 2**53 like SQLite's); SQLite's
+        # INTEGER PRIMARY KEY is its 64-bit rowid.
+        sa.Column("id", _ID, nullable=False),
         sa.Column("title", sqlmodel.AutoString(length=500), nullable=False),
         sa.Column("description", sqlmodel.AutoString(length=65536), nullable=True),
         sa.Column("done", sa.Boolean(), nullable=False),

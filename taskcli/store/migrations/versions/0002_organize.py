@@ -29,17 +29,20 @@ def upgrade() -> None:
     # Plain ADD COLUMN (not Alembic's batch copy): SQLite changes only the schema text.
     op.execute("ALTER TABLE task ADD COLUMN uuid VARCHAR(36)")
     op.execute("ALTER TABLE task ADD COLUMN due VARCHAR(20)")
-    op.execute("ALTER TABLE task ADD COLUMN due_at DATETIME")
+    connection = op.get_bind()
+    postgres = connection.dialect.name == "postgresql"
+    time_type = "TIMESTAMP WITH TIME ZONE" if postgres else "DATETIME"
+    op.execute(f"ALTER TABLE task ADD COLUMN due_at {time_type}")
     op.execute("ALTER TABLE task ADD COLUMN priority VARCHAR(1)")
     op.execute("ALTER TABLE task ADD COLUMN tags VARCHAR DEFAULT '[]' NOT NULL")
     op.execute("ALTER TABLE task ADD COLUMN project VARCHAR(200)")
-    connection = op.get_bind()
     ids = [row[0] for row in connection.exec_driver_sql("SELECT id FROM task ORDER BY id")]
+    mark = "%s" if connection.dialect.name == "postgresql" else "?"
     cursor = connection.connection.driver_connection.cursor()
     try:
         for start in range(0, len(ids), _BATCH):
             cursor.executemany(
-                "UPDATE task SET uuid = ? WHERE id = ?",
+                f"UPDATE task SET uuid = {mark} WHERE id = {mark}",
                 [(str(uuid.uuid4()), task_id) for task_id in ids[start : start + _BATCH]],
             )
     finally:
@@ -49,8 +52,20 @@ def upgrade() -> None:
     # completion of their names) count pending tasks from these indexes alone; the
     # first also finds a project's tasks.
     # Partial: tasks without a project or tags (often most) cost these indexes nothing.
-    op.create_index("ix_task_project_done", "task", ["project", "done"], sqlite_where=_HAS_PROJECT)
-    op.create_index("ix_task_tags_done", "task", ["tags", "done"], sqlite_where=_HAS_TAGS)
+    op.create_index(
+        "ix_task_project_done",
+        "task",
+        ["project", "done"],
+        sqlite_where=_HAS_PROJECT,
+        postgresql_where=_HAS_PROJECT,
+    )
+    op.create_index(
+        "ix_task_tags_done",
+        "task",
+        ["tags", "done"],
+        sqlite_where=_HAS_TAGS,
+        postgresql_where=_HAS_TAGS,
+    )
     if connection.dialect.name == "sqlite":
         _plan_statistics(connection)
 

@@ -13,17 +13,20 @@ down_revision = "0002"
 branch_labels = None
 depends_on = None
 
+# Ids (and sequence numbers) are BIGINT on PostgreSQL, like the task table's.
+_ID = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
+
 
 def upgrade() -> None:
     op.create_table(
         "operation",
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", _ID, nullable=False),
         sa.Column("at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("command", sqlmodel.AutoString(), nullable=False),
         sa.Column("kind", sqlmodel.AutoString(length=10), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
-        sa.Column("first_id", sa.Integer(), nullable=True),
-        sa.Column("last_id", sa.Integer(), nullable=True),
+        sa.Column("first_id", _ID, nullable=True),
+        sa.Column("last_id", _ID, nullable=True),
         sa.Column("undone", sa.Boolean(), nullable=False),
         sa.PrimaryKeyConstraint("seq"),
         sqlite_autoincrement=True,
@@ -31,11 +34,11 @@ def upgrade() -> None:
     # The task table's columns as of revision 0002, keyed by operation and phase.
     op.create_table(
         "operation_row",
-        sa.Column("seq", sa.Integer(), nullable=False),
+        sa.Column("seq", _ID, nullable=False),
         sa.Column("phase", sa.String(length=6), nullable=False),
         sa.Column("title", sqlmodel.AutoString(length=500), nullable=False),
         sa.Column("description", sqlmodel.AutoString(length=65536), nullable=True),
-        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("id", _ID, nullable=False),
         sa.Column("done", sa.Boolean(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),

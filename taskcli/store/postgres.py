@@ -1,0 +1,416 @@
+"""The PostgreSQL store: one database a team shares, through psycopg 3.
+
+The same schema (the same Alembic history) and the same guarantees as a SQLite
+file, kept the same way: every write transaction first takes one advisory lock
+of the database (pg_advisory_xact_lock), as SQLite's writers take its write lock,
+so writers run one at a time, ids of a bulk add are consecutive, no update is
+lost and times read under the lock are in commit order. Times come from the
+server's clock (clock_timestamp(), under the lock) unless a test injects one.
+Readers are never blocked. Ids come from the task table's sequence, which never
+hands one out again.
+
+A database with no taskcli tables reads as an empty store; the first write makes
+the schema. Connection problems are one line naming the server, never the password.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime, timezone
+from functools import partial
+from itertools import chain
+from typing import Any
+
+from taskcli.errors import StorageError, TaskNotFound
+
+# The advisory lock every writer of a taskcli database takes ("tCLI").
+WRITE_LOCK = 0x74434C49
+INSTALL_HINT = "PostgreSQL support is not installed (pip install 'taskcli[postgres]')"
+# Execution option that makes a transaction start by taking the write lock.
+WRITE = "taskcli_write"
+_BATCH = 2000
+_DEFAULT_TIMEOUT = 10.0
+# SQLSTATEs, and what each means for the user.
+_AUTH_FAILED = {"28P01", "28000"}
+_NO_DATABASE = "3D000"
+_LOCK_TIMEOUT = "55P03"
+_PERMISSION = "42501"
+_SHUTDOWN = {"57P01", "57P02", "57P03"}
+_SERIALIZATION = {"40001", "40P01"}
+
+
+def display_url(url: str) -> str:
+    """The URL as `tasks path` and errors show it: the password replaced by ***,
+    in the user part and in a `password=` parameter."""
+    shown = re.sub(r"(://[^/@:?#]*:)[^/@?#]*@", r"\1***@", url, count=1)
+    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", shown)
+
+
+def _sqlalchemy_url(url: str) -> Any:
+    from sqlalchemy.engine import make_url
+
+    scheme, rest = url.split("://", 1)
+    try:
+        parsed = make_url(f"postgresql+psycopg://{rest}")
+    except Exception as error:  # ArgumentError, ValueError: a URL it cannot read
+        raise StorageError(f"{display_url(url)} is not a database URL I can read") from error
+    del scheme
+    return parsed
+
+
+class PostgresStore:
+    """A PostgreSQL database: opened on first use (its schema made or upgraded by
+    the first write), short sessions, COPY for bulk adds."""
+
+    dialect = "postgresql"
+
+    def __init__(self, url: str, busy_timeout: float | None = None) -> None:
+        self.url = url
+        self.path = display_url(url)
+        self.busy_timeout = _DEFAULT_TIMEOUT if busy_timeout is None else busy_timeout
+        self._engine: Any = None
+        self._ready = False  # whether the schema is known to be at the head revision
+        secrets = (_password(url), os.environ.get("PGPASSWORD"))
+        self._secrets = [secret for secret in secrets if secret]
+
+    # -- errors -----------------------------------------------------------------------
+
+    def errors(self) -> AbstractContextManager[None]:
+        return self._errors()
+
+    @contextmanager
+    def _errors(self) -> Iterator[None]:
+        try:
+            yield
+        except ImportError as error:
+            raise StorageError(INSTALL_HINT) from error
+        except Exception as error:
+            message = self._describe(error)
+            if message is None:
+                raise
+            raise StorageError(message) from error
+
+    def _describe(self, error: BaseException) -> str | None:
+        """One line for the user, chosen by SQLSTATE; None for errors not the store's."""
+        from sqlalchemy import exc
+
+        original = error.orig if isinstance(error, exc.DBAPIError) else error
+        try:
+            import psycopg
+        except ImportError:
+            return None
+        if not isinstance(original, psycopg.Error):
+            if isinstance(error, exc.SQLAlchemyError):
+                return self._scrub(f"database {self.path}: {_first_line(str(error))}")
+            return None
+        state = original.sqlstate
+        where = self.path
+        if state in _AUTH_FAILED:
+            text = f"cannot connect to {where}: authentication failed for user {self._user()}"
+        elif state == _NO_DATABASE:
+            text = f"cannot connect to {where}: the database does not exist"
+        elif state == _LOCK_TIMEOUT:
+            text = f"database {where} is locked by another writer (waited {self.busy_timeout:g} s)"
+        elif state == _PERMISSION:
+            text = f"cannot use database {where}: {_first_line(_primary(original))}"
+        elif state in _SERIALIZATION:
+            text = f"database {where}: a concurrent change conflicted; nothing changed, try again"
+        elif state in _SHUTDOWN or (
+            isinstance(original, psycopg.OperationalError) and state is None
+        ):
+            text = _connection_problem(where, _primary(original))
+        else:
+            text = f"database {where}: {_first_line(_primary(original))}"
+        return self._scrub(text)
+
+    def _user(self) -> str:
+        user = _sqlalchemy_url(self.url).username or os.environ.get("PGUSER")
+        if not user:
+            try:
+                user = getpass.getuser()
+            except Exception:  # no name for this uid
+                user = "?"
+        return repr(user)
+
+    def _scrub(self, text: str) -> str:
+        for secret in self._secrets:
+            text = text.replace(secret, "***")
+        return text
+
+    # -- opening ----------------------------------------------------------------------
+
+    def _make_engine(self) -> Any:
+        try:
+            import psycopg  # noqa: F401 (checked here: the extra may be missing)
+        except ImportError as error:
+            raise StorageError(INSTALL_HINT) from error
+        from sqlalchemy import create_engine, event
+        from sqlalchemy.pool import QueuePool
+
+        url = _sqlalchemy_url(self.url)
+        query = dict(url.query)
+        settings = f"-c TimeZone=UTC -c lock_timeout={int(self.busy_timeout * 1000)}"
+        options = query.pop("options", "")
+        if isinstance(options, tuple):
+            options = " ".join(options)
+        connect_args: dict[str, Any] = {
+            "options": f"{options} {settings}".strip(),
+            "application_name": query.pop("application_name", "taskcli"),
+        }
+        if "connect_timeout" not in query:
+            connect_args["connect_timeout"] = 10
+        # One connection for a command's sessions, a second only while one streams.
+        engine = create_engine(
+            url.set(query=query),
+            poolclass=QueuePool,
+            pool_size=1,
+            max_overflow=4,
+            connect_args=connect_args,
+        )
+        event.listen(engine, "begin", _begin)
+        return engine
+
+    def open(self, write: bool, create: bool = True) -> Any:
+        """The engine; None while the database holds no taskcli schema and none is to
+        be made (reading, or writing with `create` unset)."""
+        with self.errors():
+            if self._engine is None:
+                self._engine = self._make_engine()
+            if self._ready:
+                return self._engine
+            with self._engine.connect() as connection:
+                version = _version(connection)
+            if version is None and (not write or not create):
+                return None
+            if version != _head():
+                _check_known(version, self.path)
+                writing = self._engine.connect().execution_options(**{WRITE: True})
+                with writing as connection, connection.begin():
+                    version = _version(connection)
+                    _check_known(version, self.path)
+                    if version != _head():
+                        from taskcli.store.sqlite import upgrade
+
+                        upgrade(connection)
+            self._ready = True
+            return self._engine
+
+    def open_existing(self, ids: list[int], write: bool) -> Any:
+        engine = self.open(write, create=False)
+        if engine is None:
+            raise TaskNotFound(ids)
+        return engine
+
+    @contextmanager
+    def session(self, engine: Any, write: bool) -> Iterator[Any]:
+        from sqlmodel import Session
+
+        with self.errors(), Session(engine, expire_on_commit=False) as session:
+            if write:
+                session.connection(execution_options={WRITE: True})
+            yield session
+
+    # -- what the service's operations need ---------------------------------------------
+
+    @staticmethod
+    def now(session: Any, clock: Callable[[], datetime]) -> datetime:
+        """The server's clock, read under the write lock (so in commit order), unless
+        the clock was injected (tests)."""
+        from taskcli.domain.clock import system_clock
+
+        if clock is not system_clock:
+            return clock()
+        moment = session.connection().exec_driver_sql("SELECT clock_timestamp()").scalar()
+        return moment.astimezone(timezone.utc)
+
+    @staticmethod
+    def big_write(session: Any) -> None:
+        """Nothing to prepare: PostgreSQL's buffers are the server's."""
+
+    @staticmethod
+    def stored_time(engine: Any, table: Any, moment: datetime) -> tuple[Any, str]:
+        utc = moment.astimezone(timezone.utc)
+        return utc, utc.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+    @staticmethod
+    def insert_many(session: Any, table: Any, columns: Sequence[str], rows: Iterable[tuple]) -> int:
+        """Insert rows with COPY, consuming `rows` as it goes; the id of the last one.
+        Under the write lock the sequence gives the batch consecutive ids. Rows that
+        bring their ids (a restored backup) move the sequence past them."""
+        names = ", ".join(columns)
+        flags = [index for index, name in enumerate(columns) if name == "done"]
+        with _driver_cursor(session) as cursor:
+            with cursor.copy(f"COPY {table.name} ({names}) FROM STDIN") as copy:
+                write = copy.write_row
+                for row in rows:
+                    if flags:
+                        row = _with_flags(row, flags)
+                    write(row)
+            sequence = f"pg_get_serial_sequence('{table.name}', 'id')"
+            if "id" in columns:
+                cursor.execute(
+                    f"SELECT setval({sequence}, greatest((SELECT max(id) FROM {table.name}), "
+                    f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
+                    f"FROM {table.name}_id_seq), 1))"
+                )
+                cursor.execute(f"SELECT max(id) FROM {table.name}")
+            else:
+                cursor.execute(f"SELECT currval({sequence})")
+            (last,) = cursor.fetchone()
+        return last
+
+    @staticmethod
+    def update_many(
+        session: Any, table: Any, columns: Sequence[str], rows: Iterable[tuple]
+    ) -> None:
+        assignments = ", ".join(f"{name} = %s" for name in columns)
+        flags = [index for index, name in enumerate(columns) if name == "done"]
+        if flags:
+            rows = (_with_flags(row, flags) for row in rows)
+        with _driver_cursor(session) as cursor:
+            cursor.executemany(f"UPDATE {table.name} SET {assignments} WHERE id = %s", list(rows))
+
+    @staticmethod
+    @contextmanager
+    def indexes_built_after(session: Any, table: Any) -> Iterator[None]:
+        """Indexes stay (PostgreSQL builds them as rows arrive, well enough)."""
+        yield
+
+    @staticmethod
+    def ever_held_tasks(session: Any) -> bool:
+        return bool(
+            session.connection()
+            .exec_driver_sql(
+                "SELECT EXISTS (SELECT 1 FROM task) OR (SELECT is_called FROM task_id_seq)"
+            )
+            .scalar()
+        )
+
+    @staticmethod
+    def tag_sets(session: Any) -> list[tuple[Any, int]]:
+        rows = session.connection().exec_driver_sql(
+            "SELECT tags, sum(CASE WHEN done THEN 0 ELSE 1 END) FROM task "
+            "WHERE tags != '[]' GROUP BY tags"
+        )
+        return [(tags, pending) for tags, pending in rows]
+
+    def stream(self, engine: Any, statement: Any, row: Callable[[tuple], Any]) -> Iterator[Any]:
+        """Rows from a server-side cursor, a batch per round trip, each made by `row`."""
+        return chain.from_iterable(map(partial(map, row), self._batches(engine, statement)))
+
+    def _batches(self, engine: Any, statement: Any) -> Iterator[list[tuple[Any, ...]]]:
+        with self.session(engine, write=False) as session:
+            connection = session.connection(execution_options={"stream_results": True})
+            result = connection.execute(statement)
+            cursor = result.cursor
+            try:
+                while batch := cursor.fetchmany(_BATCH):
+                    yield batch
+            finally:
+                result.close()
+
+
+def _with_flags(row: tuple, flags: list[int]) -> tuple:
+    values = list(row)
+    for index in flags:
+        values[index] = bool(values[index])
+    return tuple(values)
+
+
+@contextmanager
+def _driver_cursor(session: Any) -> Iterator[Any]:
+    cursor = session.connection().connection.driver_connection.cursor()
+    try:
+        yield cursor
+    finally:
+        cursor.close()
+
+
+def _begin(connection: Any) -> None:
+    # Writers take the database's write lock first (waiting at most lock_timeout).
+    if connection.get_execution_options().get(WRITE):
+        connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITE_LOCK})")
+
+
+def _head() -> str:
+    from taskcli.store.sqlite import HEAD
+
+    return HEAD
+
+
+def _version(connection: Any) -> str | None:
+    """The schema revision of the database, None when it holds no taskcli schema;
+    refuses a database whose task table taskcli did not make."""
+    row = connection.exec_driver_sql(
+        "SELECT to_regclass('alembic_version') IS NOT NULL, to_regclass('task') IS NOT NULL"
+    ).one()
+    has_version, has_task = row
+    if not has_version:
+        if has_task:
+            raise StorageError("the database holds a task table taskcli did not make")
+        return None
+    return connection.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
+
+
+def _check_known(version: str | None, where: str) -> None:
+    from taskcli.store.sqlite import SCHEMA_REVISIONS
+
+    if version is None or version in SCHEMA_REVISIONS:
+        return
+    if version.isdigit() and version > SCHEMA_REVISIONS[-1]:
+        raise StorageError(
+            f"database {where} was written by a newer version of taskcli "
+            f"(schema {version}); upgrade taskcli to use it"
+        )
+    raise StorageError(f"database {where} is not a taskcli database (schema {version!r})")
+
+
+def _password(url: str) -> str | None:
+    match = re.search(r"://[^/@:?#]*:([^/@?#]*)@", url)
+    found = match.group(1) if match else None
+    parameter = re.search(r"(?i)[?&]password=([^&#]*)", url)
+    if parameter:
+        found = found or parameter.group(1)
+    if found:
+        from urllib.parse import unquote
+
+        return unquote(found) or None
+    return None
+
+
+def _primary(error: Any) -> str:
+    diag = getattr(error, "diag", None)
+    primary = getattr(diag, "message_primary", None) if diag is not None else None
+    return primary or str(error)
+
+
+def _first_line(text: str) -> str:
+    lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
+    return lines[0] if lines else "unknown error"
+
+
+_CLOSED = "the server closed the connection before the command finished"
+
+
+def _connection_problem(where: str, message: str) -> str:
+    """What went wrong connecting (or while connected), in a few words."""
+    lowered = message.lower()
+    reasons = [
+        ("connection refused", "connection refused (is the server running?)"),
+        ("could not translate host name", "unknown host"),
+        ("name or service not known", "unknown host"),
+        ("timeout expired", "timed out"),
+        ("no such file or directory", "no server at that socket"),
+        ("server closed the connection", _CLOSED),
+        ("terminating connection", _CLOSED),
+        ("consuming input failed", _CLOSED),
+        ("ssl", "SSL negotiation failed"),
+    ]
+    for needle, reason in reasons:
+        if needle in lowered:
+            return f"cannot use database {where}: {reason}"
+    return f"cannot use database {where}: {_first_line(message)}"

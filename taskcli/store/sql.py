@@ -1,0 +1,236 @@
+"""SQL that differs between SQLite and PostgreSQL, written once for both.
+
+The service builds its queries from these constructs; each compiles to what its
+dialect does best (SQLite's forms are the ones taskcli has always used). Raw SQL
+text the log and the imports run goes through `run`, which adapts SQLite's
+spelling (`?` marks, `a IS b` for null-safe equality) to PostgreSQL's.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, LargeBinary, String, and_, cast, func, literal, or_
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+from sqlmodel import Session
+
+# The SQL function `taskcli_contains(text, folded_needle)` SQLite's search uses: its
+# own case-insensitive matching (LIKE, lower()) knows ASCII letters only.
+SEARCH_FUNCTION = "taskcli_contains"
+# Bytes of search text LIKE is used for: SQLite refuses patterns over 50,000 bytes
+# (SQLITE_LIMIT_LIKE_PATTERN_LENGTH), and escaping may double the text.
+_LIKE_LIMIT = 20_000
+_ASCII_UPPER = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+
+def contains_folded(text: str | None, folded: str) -> bool:
+    """Whether `folded` (already casefolded) occurs in `text`, ignoring case."""
+    return text is not None and folded in text.casefold()
+
+
+class listed_time(FunctionElement):
+    """A stored time as listings show it: RFC 3339 UTC text with six digits of
+    fraction ('2026-11-26T17:02:27.356578Z'), made by the database."""
+
+    type = String()
+    inherit_cache = True
+    name = "listed_time"
+
+
+@compiles(listed_time, "sqlite")
+def _listed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    # SQLAlchemy stores times as 'YYYY-MM-DD HH:MM:SS.ffffff' (always six digits).
+    (column,) = element.clauses
+    return f"(replace({compiler.process(column, **kw)}, ' ', 'T') || 'Z')"
+
+
+@compiles(listed_time, "postgresql")
+def _listed_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return (
+        f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', "
+        '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
+    )
+
+
+def listed(column: Any) -> Any:
+    """A column as listings select it: a stored time as RFC 3339 text, made by the
+    database. Turning 300,000 stored times into datetimes only to format them again
+    would cost more than all the rest of a 100,000-task listing."""
+    from sqlmodel.sql.sqltypes import UTCDateTime
+
+    if not isinstance(column.type, UTCDateTime):
+        return column
+    return listed_time(column).label(column.name)
+
+
+class stored_time_text(FunctionElement):
+    """A stored time in SQLite's stored form ('YYYY-MM-DD HH:MM:SS.ffffff', UTC),
+    the form records of an import compare with."""
+
+    type = String()
+    inherit_cache = True
+    name = "stored_time_text"
+
+
+@compiles(stored_time_text, "sqlite")
+def _stored_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return compiler.process(column, **kw)
+
+
+@compiles(stored_time_text, "postgresql")
+def _stored_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    (column,) = element.clauses
+    return (
+        f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
+    )
+
+
+class position(FunctionElement):
+    """Where text `b` starts in text `a` (1-based), 0 if it does not occur."""
+
+    type = Integer()
+    inherit_cache = True
+    name = "position"
+
+
+@compiles(position, "sqlite")
+def _position_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(position, "postgresql")
+def _position_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+class id_text(FunctionElement):
+    """An integer column as its decimal text."""
+
+    type = String()
+    inherit_cache = True
+    name = "id_text"
+
+
+@compiles(id_text, "sqlite")
+def _id_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)  # substr() reads an integer as its text
+
+
+@compiles(id_text, "postgresql")
+def _id_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
+
+
+class nocase(FunctionElement):
+    """Text for sorting with ASCII letters' case ignored and everything else by code
+    point: SQLite's NOCASE collation, and the same order on PostgreSQL."""
+
+    type = String()
+    inherit_cache = True
+    name = "nocase"
+
+
+@compiles(nocase, "sqlite")
+def _nocase_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"{compiler.process(element.clauses, **kw)} COLLATE NOCASE"
+
+
+@compiles(nocase, "postgresql")
+def _nocase_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    column = compiler.process(element.clauses, **kw)
+    return f"translate({column}, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}') COLLATE \"C\""
+
+
+class any_true(FunctionElement):
+    """Whether a condition holds for some row of a group (an aggregate)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "any_true"
+
+
+@compiles(any_true, "sqlite")
+def _any_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"max({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(any_true, "postgresql")
+def _any_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"bool_or({compiler.process(element.clauses, **kw)})"
+
+
+class not_text(FunctionElement):
+    """Whether a stored value is not text (SQLite's columns hold any type; a
+    PostgreSQL column only its own)."""
+
+    type = Boolean()
+    inherit_cache = True
+    name = "not_text"
+
+
+@compiles(not_text, "sqlite")
+def _not_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"typeof({compiler.process(element.clauses, **kw)}) != 'text'"
+
+
+@compiles(not_text, "postgresql")
+def _not_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    return "false"
+
+
+def contains_search(column: Any, needle: str, dialect: str) -> Any:
+    """Whether `column` contains `needle`, ignoring case.
+
+    On SQLite, ASCII text (nearly all) is matched by its own LIKE, whose
+    case-insensitivity is casefolding for ASCII; any other text by Python's casefold,
+    which SQLite lacks. LIKE's wildcards in the text are escaped: it is matched
+    literally. On PostgreSQL, lower() maps each character to its lower case
+    (Unicode); Python's casefold also expands a few (ß to ss), which lower() does not."""
+    if dialect == "postgresql":
+        return position(func.lower(column), func.lower(literal(needle, String))) > 0
+    folded = needle.casefold()
+    by_python = getattr(func, SEARCH_FUNCTION)(column, folded)
+    if len(folded.encode("utf-8", "surrogatepass")) > _LIKE_LIMIT:
+        return by_python  # longer than SQLite allows a LIKE pattern to be
+    ascii_only = func.length(column) == func.length(cast(column, LargeBinary))
+    by_like = and_(ascii_only, column.contains(folded, autoescape=True))
+    return or_(by_like, and_(~ascii_only, by_python))
+
+
+# -- raw SQL ---------------------------------------------------------------------------
+
+# `a IS b` (null-safe equality in SQLite) where b is not a keyword.
+_NULL_SAFE = re.compile(r"\bIS\s+(?!NULL\b|NOT\b|TRUE\b|FALSE\b)")
+
+
+def dialect_of(session: Session) -> str:
+    return session.connection().dialect.name
+
+
+def _adapt(sql: str) -> str:
+    return _NULL_SAFE.sub("IS NOT DISTINCT FROM ", sql.replace("%", "%%").replace("?", "%s"))
+
+
+_ADAPTED: dict[str, str] = {}
+
+
+def run(session: Session, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
+    """Run raw SQL written in SQLite's spelling on the session's connection."""
+    connection = session.connection()
+    if connection.dialect.name == "postgresql":
+        adapted = _ADAPTED.get(sql)
+        if adapted is None:
+            adapted = _ADAPTED.setdefault(sql, _adapt(sql)) if len(_ADAPTED) < 512 else _adapt(sql)
+        sql = adapted
+    return connection.exec_driver_sql(sql, parameters)
+
+
+def high_water(dialect: str) -> str:
+    """SQL for the highest task id ever handed out (0 if none)."""
+    if dialect == "postgresql":
+        return "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM task_id_seq)"
+    return "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'task'), 0)"
