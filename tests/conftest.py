@@ -10,7 +10,6 @@ from typer.testing import CliRunner, Result
 from taskcli.cli import app
 from taskcli.cli.context import AppContext
 from taskcli.service import TaskService
-from taskcli.store.sqlite import SQLiteStore
 
 
 @pytest.fixture(autouse=True)
@@ -26,14 +25,68 @@ def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
     return home
 
 
+# The test modules whose tests of the service and the CLI run against both stores:
+# SQLite, and a real PostgreSQL server the session starts (tests/pg_server.py).
+BOTH_STORES = {
+    "test_service",
+    "test_cli",
+    "test_organize",
+    "test_history",
+    "test_import_export",
+    "test_contract",
+}
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    module = metafunc.module.__name__.rpartition(".")[2]
+    uses_store = {"cli", "service", "db_path"} & set(metafunc.fixturenames)
+    if (
+        module in BOTH_STORES
+        and uses_store
+        and metafunc.definition.get_closest_marker("sqlite_only") is None
+    ):
+        metafunc.parametrize(
+            "store_kind",
+            ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)],
+            indirect=True,
+        )
+
+
 @pytest.fixture
-def db_path(tmp_path: Path) -> Path:
+def store_kind(request: pytest.FixtureRequest) -> str:
+    """Which store the test's database is: 'sqlite' unless parametrized."""
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A PostgreSQL server for the session, started on first use."""
+    import pg_server as servers
+
+    bindir = servers.find_bin()
+    if bindir is None:
+        pytest.skip("PostgreSQL is not installed here (no pg_ctl; apt-get install postgresql)")
+    server = servers.PgServer(bindir).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path, store_kind: str, request: pytest.FixtureRequest) -> Path | str:
+    """The test's database: a SQLite file's path, or a new PostgreSQL database's URL."""
+    if store_kind == "postgres":
+        server = request.getfixturevalue("pg_server")
+        return server.url(server.new_database())
     return tmp_path / "data" / "tasks.db"
 
 
 @pytest.fixture
-def service(db_path: Path) -> TaskService:
-    return TaskService(SQLiteStore(db_path, busy_timeout=2.0))
+def service(db_path: Path | str) -> TaskService:
+    from taskcli.store import open_store
+
+    made = TaskService(open_store(db_path, busy_timeout=2.0))
+    yield made
+    made.store.close()
 
 
 class Cli:

@@ -112,7 +112,15 @@ class PgServer:
         )
         subprocess.run(
             self._as_owner(
-                self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "start"
+                self.bindir / "pg_ctl",
+                "-D",
+                self.data,
+                "-l",
+                self.log,
+                "-o",
+                options,
+                "-w",
+                "start",
             ),
             check=True,
             capture_output=True,
@@ -136,7 +144,15 @@ class PgServer:
         )
         subprocess.run(
             self._as_owner(
-                self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options, "-w", "start"
+                self.bindir / "pg_ctl",
+                "-D",
+                self.data,
+                "-l",
+                self.log,
+                "-o",
+                options,
+                "-w",
+                "start",
             ),
             check=True,
             capture_output=True,

@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlite_probe import sql
+from stores import made
 
 from taskcli.domain.models import TaskCreate, TaskUpdate
 from taskcli.errors import CannotUndo
@@ -260,7 +261,7 @@ def test_an_undo_killed_half_way_changes_nothing(cli):
 def test_undo_in_a_database_without_history_says_so(cli, db_path):
     assert "nothing to undo" in cli.fails(1, "undo")
     assert "nothing to redo" in cli.fails(1, "redo")
-    assert not db_path.exists()
+    assert not made(db_path)
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
+from stores import made
 from test_formats import Taskwarrior, meaning, needs_task, needs_todo_txt, read_all
 
 from taskcli.domain.dates import local_zone
@@ -156,7 +157,7 @@ def test_broken_input_is_one_error_line_and_nothing_is_written(cli, data, named)
     format_ = "json" if data.startswith(b"[") else "ndjson"
     error = cli.fails(2, "import", "-f", format_, "-", input=data)
     assert named in error
-    assert not cli.db_path.exists() or cli.json("list", "--all") == []
+    assert not made(cli.db_path) or cli.json("list", "--all") == []
 
 
 @pytest.mark.parametrize(
@@ -177,7 +178,7 @@ def test_truncated_json_is_an_error_not_todo_txt_lines(cli, data):
     result = cli("import", "-", input=data)
     assert result.exit_code == 2, result.stderr
     assert result.stderr.splitlines()[-1].startswith("Error: ")
-    assert not cli.db_path.exists() or cli.json("list", "--all") == []
+    assert not made(cli.db_path) or cli.json("list", "--all") == []
 
 
 def test_an_over_long_line_is_refused_before_it_is_read_whole(cli, monkeypatch):
@@ -192,7 +193,7 @@ def test_dry_run_counts_and_writes_nothing(cli, tmp_path):
     data = json.dumps([{"title": "a"}, {"title": "b"}])
     summary = _summary(cli, "--dry-run", "-f", "json", "-", input=data)
     assert summary == {"format": "json", "added": 2, "updated": 0, "unchanged": 0, "skipped": {}}
-    assert not cli.db_path.exists()
+    assert not made(cli.db_path)
     _imports(cli, "-f", "json", "-", input=data)
     again = cli("import", "-n", "-f", "json", "-", input=data)
     assert again.exit_code == 0
@@ -556,7 +557,7 @@ def test_sigterm_during_an_export_to_a_file_leaves_no_temporary_file(tmp_path):
 def test_hostile_records_are_one_error_line_never_an_internal_error(cli, data, args, named):
     error = cli.fails(2, "import", *args, "-", input=data)
     assert named in error
-    assert not cli.db_path.exists() or cli.json("list", "--all") == []
+    assert not made(cli.db_path) or cli.json("list", "--all") == []
 
 
 def test_dates_at_the_ends_of_the_calendar_import_and_export_in_any_zone(cli):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from stores import made
 
 from taskcli import render
 
@@ -364,7 +365,7 @@ def test_tags_and_projects_count_pending_tasks(organized):
 def test_tags_and_projects_of_an_empty_store(cli):
     assert cli.json("tags") == [] and cli.json("projects") == []
     assert cli.ok("tags").stdout == "No tags.\n"
-    assert not cli.db_path.exists()
+    assert not made(cli.db_path)
 
 
 # -- output -----------------------------------------------------------------------

@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import event
 from sqlite_probe import write_lock_is_held
+from stores import holding_write_lock, is_postgres, made
 
 from taskcli.domain.clock import fixed_clock, system_clock
 from taskcli.domain.models import TaskCreate, TaskUpdate
 from taskcli.domain.query import Status, TaskQuery
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
 from taskcli.service import TaskService
+from taskcli.store import open_store
 from taskcli.store.sqlite import SQLiteStore
 
 
@@ -86,17 +87,27 @@ def test_add_many_is_one_transaction(service, db_path):
     event.listen(service.store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     rows = service.add_many([TaskCreate(title=f"t{n}") for n in range(3000)])
     assert [r.id for r in rows] == list(range(2, 3002))
-    begins = [s for s in statements if s.startswith("BEGIN")]
-    assert begins == ["BEGIN IMMEDIATE"]
+    assert _transactions(statements, db_path) == ["write"]
 
 
-def test_writes_begin_immediate_and_reads_deferred(service):
+def _transactions(statements: list[str], location) -> list[str]:
+    """The transactions the statements began, in order: 'write' (holding the store's
+    write lock from the start) or 'read'. PostgreSQL begins implicitly: a writer's
+    first statement takes the advisory write lock."""
+    if is_postgres(location):
+        return ["write" for s in statements if "pg_advisory_xact_lock" in s]
+    kinds = {"BEGIN IMMEDIATE": "write", "BEGIN": "read"}
+    return [kinds[s] for s in statements if s.startswith("BEGIN")]
+
+
+def test_writes_begin_immediate_and_reads_deferred(service, db_path):
     service.add(TaskCreate(title="x"))
     statements: list[str] = []
     event.listen(service.store._engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     service.set_done([1])
     list(service.list_tasks())
-    assert [s for s in statements if s.startswith("BEGIN")] == ["BEGIN IMMEDIATE", "BEGIN"]
+    expected = ["write"] if is_postgres(db_path) else ["write", "read"]
+    assert _transactions(statements, db_path) == expected
 
 
 def test_read_only_calls_create_nothing(service, db_path):
@@ -109,9 +120,11 @@ def test_read_only_calls_create_nothing(service, db_path):
         service.update([1], TaskUpdate(title="x"))[0]
     with pytest.raises(TaskNotFound):
         service.delete([1])
-    assert not db_path.parent.exists()
+    assert not made(db_path)
+    assert is_postgres(db_path) or not db_path.parent.exists()
 
 
+@pytest.mark.sqlite_only
 def test_connection_settings(service, db_path):
     service.add(TaskCreate(title="x"))
     with service.store._engine.connect() as connection:
@@ -130,14 +143,8 @@ def test_ids_are_not_reused_after_deleting_the_highest(db_path):
 
 def test_locked_database_is_a_storage_error(db_path):
     TaskService(db_path).add(TaskCreate(title="x"))
-    holder = sqlite3.connect(db_path, isolation_level=None)
-    holder.execute("BEGIN IMMEDIATE")
-    try:
-        with pytest.raises(StorageError, match="locked by another process"):
-            TaskService(SQLiteStore(db_path, busy_timeout=0.2)).add(TaskCreate(title="y"))
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
+    with holding_write_lock(db_path), pytest.raises(StorageError, match="locked by another"):
+        TaskService(open_store(db_path, busy_timeout=0.2)).add(TaskCreate(title="y"))
     assert [t.title for t in TaskService(db_path).list_tasks()] == ["x"]
 
 

@@ -87,12 +87,23 @@ class TasksGroup(_Help, TyperGroup):
         render.tolerate_unencodable_output()
         from taskcli.cli.context import COMMAND_LINE
 
-        COMMAND_LINE.set(tuple(sys.argv[1:] if args is None else args))
-        code = run_guarded(
-            lambda: super(TasksGroup, self).main(
-                args, prog_name, complete_var, standalone_mode=False, **extra
+        # As the history will show it: never with a database password.
+        line = tuple(sys.argv[1:] if args is None else args)
+        if any("://" in arg for arg in line):
+            from taskcli.store.urls import hide_passwords
+
+            line = hide_passwords(line)
+        COMMAND_LINE.set(line)
+        try:
+            code = run_guarded(
+                lambda: super(TasksGroup, self).main(
+                    args, prog_name, complete_var, standalone_mode=False, **extra
+                )
             )
-        )
+        finally:
+            from taskcli.store import close_all
+
+            close_all()
         if standalone_mode:
             sys.exit(code)
         return code

@@ -378,8 +378,10 @@ def rm(
 
 @app.command(cls=TasksCommand)
 def path(ctx: typer.Context) -> None:
-    """Print the absolute path of the database in use.
+    """Print the absolute path of the database in use (or its URL, password hidden).
 
     Example: sqlite3 "$(tasks path)" .schema
     """
-    render.line(str(app_context(ctx).resolved_db_path()))
+    from taskcli.store.urls import shown
+
+    render.line(shown(app_context(ctx).resolved_db_path()))

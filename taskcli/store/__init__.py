@@ -34,6 +34,7 @@ class Store(Protocol):
     dialect: str
     path: Any  # what `tasks path` shows: the file, or the URL without its password
 
+    def close(self) -> None: ...
     def errors(self) -> AbstractContextManager[None]: ...
     def open(self, write: bool, create: bool = True) -> Engine | None: ...
     def open_existing(self, ids: list[int], write: bool) -> Engine: ...
@@ -53,6 +54,15 @@ class Store(Protocol):
     def stream(
         self, engine: Engine, statement: Any, row: Callable[[tuple], Any]
     ) -> Iterator[Any]: ...
+
+
+def close_all() -> None:
+    """Close every PostgreSQL connection this process holds (at the end of a command)."""
+    import sys
+
+    postgres = sys.modules.get("taskcli.store.postgres")
+    if postgres is not None:
+        postgres.close_all()
 
 
 def open_store(location: str | PathLike[str], busy_timeout: float | None = None) -> Store:

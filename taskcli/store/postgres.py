@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import getpass
 import os
-import re
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime, timezone
@@ -26,6 +26,7 @@ from itertools import chain
 from typing import Any
 
 from taskcli.errors import StorageError, TaskNotFound
+from taskcli.store.urls import display_url, password
 
 # The advisory lock every writer of a taskcli database takes ("tCLI").
 WRITE_LOCK = 0x74434C49
@@ -33,6 +34,8 @@ INSTALL_HINT = "PostgreSQL support is not installed (pip install 'taskcli[postgr
 # Execution option that makes a transaction start by taking the write lock.
 WRITE = "taskcli_write"
 _BATCH = 2000
+# The stores of this process, so that the end of a command closes their connections.
+_OPEN: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
 _DEFAULT_TIMEOUT = 10.0
 # SQLSTATEs, and what each means for the user.
 _AUTH_FAILED = {"28P01", "28000"}
@@ -41,13 +44,6 @@ _LOCK_TIMEOUT = "55P03"
 _PERMISSION = "42501"
 _SHUTDOWN = {"57P01", "57P02", "57P03"}
 _SERIALIZATION = {"40001", "40P01"}
-
-
-def display_url(url: str) -> str:
-    """The URL as `tasks path` and errors show it: the password replaced by ***,
-    in the user part and in a `password=` parameter."""
-    shown = re.sub(r"(://[^/@:?#]*:)[^/@?#]*@", r"\1***@", url, count=1)
-    return re.sub(r"(?i)([?&]password=)[^&#]*", r"\1***", shown)
 
 
 def _sqlalchemy_url(url: str) -> Any:
@@ -73,9 +69,16 @@ class PostgresStore:
         self.path = display_url(url)
         self.busy_timeout = _DEFAULT_TIMEOUT if busy_timeout is None else busy_timeout
         self._engine: Any = None
+        _OPEN.add(self)
         self._ready = False  # whether the schema is known to be at the head revision
-        secrets = (_password(url), os.environ.get("PGPASSWORD"))
+        secrets = (password(url), os.environ.get("PGPASSWORD"))
         self._secrets = [secret for secret in secrets if secret]
+
+    def close(self) -> None:
+        """Close the store's connections (at the end of a command)."""
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine, self._ready = None, False
 
     # -- errors -----------------------------------------------------------------------
 
@@ -180,6 +183,8 @@ class PostgresStore:
         with self.errors():
             if self._engine is None:
                 self._engine = self._make_engine()
+                # A store dropped without close() still closes its connections.
+                weakref.finalize(self, self._engine.dispose)
             if self._ready:
                 return self._engine
             with self._engine.connect() as connection:
@@ -304,14 +309,17 @@ class PostgresStore:
 
     def _batches(self, engine: Any, statement: Any) -> Iterator[list[tuple[Any, ...]]]:
         with self.session(engine, write=False) as session:
-            connection = session.connection(execution_options={"stream_results": True})
-            result = connection.execute(statement)
-            cursor = result.cursor
-            try:
+            # psycopg's own server-side cursor: SQLAlchemy's would hold back a row
+            # it reads ahead, and do per-row work.
+            connection = session.connection()
+            compiled = statement.compile(
+                dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
+            )
+            driver = connection.connection.driver_connection
+            with driver.cursor(name="taskcli_stream") as cursor:
+                cursor.execute(str(compiled), compiled.construct_params())
                 while batch := cursor.fetchmany(_BATCH):
                     yield batch
-            finally:
-                result.close()
 
 
 def _with_flags(row: tuple, flags: list[int]) -> tuple:
@@ -369,19 +377,6 @@ def _check_known(version: str | None, where: str) -> None:
     raise StorageError(f"database {where} is not a taskcli database (schema {version!r})")
 
 
-def _password(url: str) -> str | None:
-    match = re.search(r"://[^/@:?#]*:([^/@?#]*)@", url)
-    found = match.group(1) if match else None
-    parameter = re.search(r"(?i)[?&]password=([^&#]*)", url)
-    if parameter:
-        found = found or parameter.group(1)
-    if found:
-        from urllib.parse import unquote
-
-        return unquote(found) or None
-    return None
-
-
 def _primary(error: Any) -> str:
     diag = getattr(error, "diag", None)
     primary = getattr(diag, "message_primary", None) if diag is not None else None
@@ -391,6 +386,12 @@ def _primary(error: Any) -> str:
 def _first_line(text: str) -> str:
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[0] if lines else "unknown error"
+
+
+def close_all() -> None:
+    """Close the connections of every store this process opened."""
+    for store in list(_OPEN):
+        store.close()
 
 
 _CLOSED = "the server closed the connection before the command finished"

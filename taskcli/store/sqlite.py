@@ -522,6 +522,11 @@ class SQLiteStore:
         self._engine: Engine | None = None
         self._writable = False
 
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
     def errors(self) -> AbstractContextManager[None]:
         """Around any use of the store: failures become one-line StorageErrors."""
         return storage_errors(self.path, self.busy_timeout)
