@@ -46,22 +46,54 @@ def holding_write_lock(location: Any) -> Iterator[None]:
         holder.close()
 
 
-def execute(location: Any, *statements: str) -> list[tuple]:
-    """Run SQL on the store directly (committed); the rows of the last statement."""
-    if is_postgres(location):
-        import psycopg
+def _connect(location: str) -> Any:
+    import psycopg
 
-        with psycopg.connect(location, autocommit=True) as connection:
-            rows: list[tuple] = []
-            for statement in statements:
-                cursor = connection.execute(statement)
-                rows = cursor.fetchall() if cursor.description else []
-            return rows
-    connection = sqlite3.connect(location, isolation_level=None)
-    try:
-        rows = []
+    return psycopg.connect(location, autocommit=True, options="-c TimeZone=UTC")
+
+
+def sql(location: Any, *statements: str, params: tuple = ()) -> list[tuple]:
+    """Run statements (SQLite's spelling: `?` marks) in autocommit mode; return the rows
+    of the last one."""
+    if not is_postgres(location):
+        from sqlite_probe import sql as sqlite_sql
+
+        return sqlite_sql(location, *statements, params=params)
+    with _connect(location) as connection:
+        rows: list[tuple] = []
         for statement in statements:
-            rows = connection.execute(statement).fetchall()
+            cursor = connection.execute(statement.replace("?", "%s"), params or None)
+            rows = cursor.fetchall() if cursor.description else []
         return rows
-    finally:
-        connection.close()
+
+
+def high_water(location: Any) -> int:
+    """The highest task id the store ever handed out."""
+    if is_postgres(location):
+        (row,) = sql(
+            location, "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM task_id_seq"
+        )
+        return row[0]
+    rows = sql(location, "SELECT seq FROM sqlite_sequence WHERE name = 'task'")
+    return rows[0][0] if rows else 0
+
+
+def tamper(location: Any, script: str) -> bool:
+    """Change the store behind taskcli's back, as one transaction; False where
+    PostgreSQL's column types refuse the change (it cannot happen there)."""
+    if not is_postgres(location):
+        connection = sqlite3.connect(location)
+        try:
+            connection.executescript(script)
+        finally:
+            connection.close()
+        return True
+    import psycopg
+
+    with _connect(location) as connection:
+        try:
+            with connection.transaction():
+                connection.execute(script)
+        except (psycopg.DataError, psycopg.ProgrammingError):
+            return False
+    return True

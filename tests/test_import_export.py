@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 from conftest import Cli
-from stores import made
+from stores import is_postgres, made, sql, tamper
+from stores import tamper as tamper_with
 from test_formats import Taskwarrior, meaning, needs_task, needs_todo_txt, read_all
 
 from taskcli.domain.dates import local_zone
@@ -235,10 +236,7 @@ def test_an_import_is_one_operation_that_undo_takes_back_whole(cli):
 
 def test_undo_of_an_import_refuses_when_its_tasks_changed_behind_the_log(cli):
     _imports(cli, "-f", "json", "-", input='[{"title": "a"}, {"title": "b"}]')
-    connection = sqlite3.connect(cli.db_path)
-    connection.execute("UPDATE task SET title = 'edited outside' WHERE id = 2")
-    connection.commit()
-    connection.close()
+    sql(cli.db_path, "UPDATE task SET title = 'edited outside' WHERE id = 2")
     error = cli.fails(1, "undo")
     assert "task 2 has changed" in error
     assert len(cli.json("list")) == 2
@@ -272,10 +270,9 @@ def test_a_failed_export_leaves_the_file_as_it_was(cli, tmp_path):
     cli.ok("add", "fine")
     target = tmp_path / "backup.json"
     target.write_text("old", encoding="utf-8")
-    connection = sqlite3.connect(cli.db_path)
-    connection.execute("UPDATE task SET created_at = 'garbage' WHERE id = 1")
-    connection.commit()
-    connection.close()
+    if not tamper(cli.db_path, "UPDATE task SET created_at = 'garbage' WHERE id = 1"):
+        assert is_postgres(cli.db_path)  # a damage PostgreSQL's column types refuse
+        return
     error = cli.fails(3, "export", "-o", str(target))
     assert "task 1 is damaged" in error
     assert target.read_text(encoding="utf-8") == "old"
@@ -315,10 +312,7 @@ def test_kept_fields_round_trip_and_show_lists_them(cli, tmp_path):
 
 def test_a_damaged_extra_is_refused_on_output(cli):
     cli.ok("add", "a")
-    connection = sqlite3.connect(cli.db_path)
-    connection.execute("UPDATE task SET extra = '[1, 2]' WHERE id = 1")
-    connection.commit()
-    connection.close()
+    sql(cli.db_path, "UPDATE task SET extra = '[1, 2]' WHERE id = 1")
     assert "its extra" in cli.fails(3, "list", "--json")
 
 
@@ -489,6 +483,7 @@ def test_import_and_export_are_the_same_through_the_server_in_the_callers_folder
 # -- found by attacking it ----------------------------------------------------------------
 
 
+@pytest.mark.sqlite_only
 def test_export_replaces_regular_files_only_and_never_the_database(cli, tmp_path):
     cli.ok("add", "precious")
     fifo = tmp_path / "pipe"
@@ -620,18 +615,15 @@ def test_undo_refuses_a_tampered_log_entry_and_changes_nothing(cli, tamper):
     (task,) = cli.json("list")
     newer = {**task, "title": "renamed", "updated_at": "2026-11-25T00:00:00.000000Z"}
     _imports(cli, "-f", "json", "-", input=json.dumps([newer, {"title": "new"}]))
-    connection = sqlite3.connect(cli.db_path)
-    with connection:
-        connection.execute(tamper)
-    tasks_before = connection.execute("SELECT * FROM task ORDER BY id").fetchall()
-    log_before = connection.execute("SELECT * FROM operation ORDER BY seq").fetchall()
-    connection.close()
+    if not tamper_with(cli.db_path, tamper):
+        assert is_postgres(cli.db_path)  # a damage PostgreSQL's column types refuse
+        return
+    tasks_before = sql(cli.db_path, "SELECT * FROM task ORDER BY id")
+    log_before = sql(cli.db_path, "SELECT * FROM operation ORDER BY seq")
     error = cli.fails(3, "undo")
     assert "damaged" in error
-    connection = sqlite3.connect(cli.db_path)
-    assert connection.execute("SELECT * FROM task ORDER BY id").fetchall() == tasks_before
-    assert connection.execute("SELECT * FROM operation ORDER BY seq").fetchall() == log_before
-    connection.close()
+    assert sql(cli.db_path, "SELECT * FROM task ORDER BY id") == tasks_before
+    assert sql(cli.db_path, "SELECT * FROM operation ORDER BY seq") == log_before
 
 
 def test_import_through_process_substitution_runs_in_the_callers_process(pair, tmp_path):
@@ -684,6 +676,7 @@ def test_done_todo_txt_lines_keep_the_dates_they_had(cli):
     assert _summary(cli, "-", input=lines)["unchanged"] == 3
 
 
+@pytest.mark.sqlite_only
 def test_a_large_import_into_an_empty_store_keeps_its_indexes_and_statistics(cli):
     """A large import into an empty store builds the task table's indexes after its
     rows (cheaper): the store ends with the same indexes, the same planner statistics,

@@ -182,17 +182,40 @@ def _not_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
     return "false"
 
 
+class casefolded(FunctionElement):
+    """Text casefolded as Python's str.casefold() does it (PostgreSQL only: SQLite
+    calls Python). lower() then one translate() for what casefold maps to another
+    character; the few rows holding a character casefold expands (ß to ss) also get
+    a replace() for each such character."""
+
+    type = String()
+    inherit_cache = True
+    name = "casefolded"
+
+
+@compiles(casefolded, "postgresql")
+def _casefolded_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    from taskcli.store.casefold import EXPANSIONS, FOLD_FROM, FOLD_TO
+
+    text = (
+        f"translate(lower({compiler.process(element.clauses, **kw)}), '{FOLD_FROM}', '{FOLD_TO}')"
+    )
+    expanded = text
+    for short, long in EXPANSIONS.items():
+        expanded = f"replace({expanded}, '{short}', '{long}')"
+    return f"(CASE WHEN {text} ~ '[{''.join(EXPANSIONS)}]' THEN {expanded} ELSE {text} END)"
+
+
 def contains_search(column: Any, needle: str, dialect: str) -> Any:
     """Whether `column` contains `needle`, ignoring case.
 
     On SQLite, ASCII text (nearly all) is matched by its own LIKE, whose
     case-insensitivity is casefolding for ASCII; any other text by Python's casefold,
     which SQLite lacks. LIKE's wildcards in the text are escaped: it is matched
-    literally. On PostgreSQL, lower() maps each character to its lower case
-    (Unicode); Python's casefold also expands a few (ß to ss), which lower() does not."""
-    if dialect == "postgresql":
-        return position(func.lower(column), func.lower(literal(needle, String))) > 0
+    literally. On PostgreSQL, the text is casefolded by the database (`casefolded`)."""
     folded = needle.casefold()
+    if dialect == "postgresql":
+        return position(casefolded(column), literal(folded, String)) > 0
     by_python = getattr(func, SEARCH_FUNCTION)(column, folded)
     if len(folded.encode("utf-8", "surrogatepass")) > _LIKE_LIMIT:
         return by_python  # longer than SQLite allows a LIKE pattern to be
