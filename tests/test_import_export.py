@@ -594,8 +594,8 @@ def test_a_csv_cell_may_hold_large_kept_fields(cli, tmp_path):
         "UPDATE operation_row SET extra = '[1]' WHERE phase = 'before'",
         "UPDATE operation_row SET phase = 'BEFORE' WHERE phase = 'before'",
         "UPDATE operation SET count = '2x'",
-        "UPDATE operation SET undone = 'yes' WHERE seq = 1",
-        "UPDATE operation SET command = x'ff'",
+        "UPDATE operation SET undone = 'maybe' WHERE seq = 1",
+        "UPDATE operation SET command = CAST(x'ff' AS BLOB)",
         # Found by a second attack: entries that look whole but are not what an import
         # writes: a task it made logged as changed, its changed tasks forgotten, ids
         # never handed out, a due's instant that is not one.
