@@ -1,3 +1,3 @@
 """taskcli: a command-line task manager for people at a terminal and for shell scripts."""
 
-__version__ = "2.2.0"
+__version__ = "2.3.0"

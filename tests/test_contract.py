@@ -171,6 +171,11 @@ def assert_operation(obj: object) -> None:
     for name, kind in OPERATION_FIELDS.items():
         assert type(obj[name]) is kind, (name, obj[name])
     assert RFC3339_UTC.match(obj["at"])
+    # Who ran it: the OS user always (for operations logged by this release), the
+    # database role on PostgreSQL only.
+    assert list(obj)[len(OPERATION_FIELDS) :] == ["os_user", "db_user"]
+    assert type(obj["os_user"]) is str and obj["os_user"]
+    assert obj["db_user"] is None or type(obj["db_user"]) is str
 
 
 def test_history_shape(two_tasks):

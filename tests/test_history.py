@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import pwd
 import signal
 import subprocess
 import sys
@@ -91,7 +93,12 @@ def test_history_lists_newest_first_and_marks_undone(cli):
     ]
     assert cli.json("history", "--limit", "1") == history[:1]
     lines = cli.ok("history").stdout.splitlines()
-    assert lines[0].split("\t")[2:] == ["add -", "3", "undone"]
+    assert lines[0].split("\t")[2:5] == ["add -", "3", "undone"]
+    # Who: the OS user running the command, and the database role on PostgreSQL.
+    user = pwd.getpwuid(os.geteuid()).pw_name
+    role = sql(cli.db_path, "SELECT current_user")[0][0] if is_postgres(cli.db_path) else None
+    assert {(op["os_user"], op["db_user"]) for op in history} == {(user, role)}
+    assert lines[0].split("\t")[5] == (user if role in (None, user) else f"{user} as {role}")
 
 
 def test_history_show_lists_each_task_before_and_after(cli):

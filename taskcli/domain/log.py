@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, Integer, String, Table
+from sqlalchemy import Column, String, Table
 from sqlmodel import Field, SQLModel
 
-from taskcli.domain.models import StoredTime, Task
+from taskcli.domain.models import ID_TYPE, StoredTime, Task
 
 # What an operation did: made tasks (a range of ids), changed them, deleted them,
 # or imported them (made some, changed others: every task it left is logged 'after',
@@ -31,14 +31,18 @@ class Operation(SQLModel, table=True):
     __tablename__ = "operation"
     __table_args__ = ({"sqlite_autoincrement": True},)
 
-    seq: int | None = Field(default=None, primary_key=True)
+    seq: int | None = Field(default=None, primary_key=True, sa_type=ID_TYPE)
     at: datetime = Field(sa_type=StoredTime)
     command: str
     kind: str = Field(max_length=10)
     count: int
-    first_id: int | None = None
-    last_id: int | None = None
+    first_id: int | None = Field(default=None, sa_type=ID_TYPE)
+    last_id: int | None = Field(default=None, sa_type=ID_TYPE)
     undone: bool = False
+    # Who ran the command: the operating-system user, and the database role on
+    # PostgreSQL (None for operations logged before taskcli 2.3 recorded them).
+    os_user: str | None = None
+    db_user: str | None = None
 
 
 # A task as an operation saw it: the task table's columns, as stored, keyed by the
@@ -47,7 +51,7 @@ TASK_COLUMNS: tuple[str, ...] = tuple(column.name for column in Task.__table__.c
 OPERATION_ROW = Table(
     "operation_row",
     SQLModel.metadata,
-    Column("seq", Integer, primary_key=True, autoincrement=False),
+    Column("seq", ID_TYPE, primary_key=True, autoincrement=False),
     Column("phase", String(6), primary_key=True),
     *(
         Column(

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any, NamedTuple, Union, get_args, get_origin
 
 from pydantic import field_validator
-from sqlalchemy import Index, String, TypeDecorator, event, text
+from sqlalchemy import BigInteger, Index, Integer, String, TypeDecorator, event, text
 from sqlmodel import Field, SQLModel
 from sqlmodel.sql.sqltypes import UTCDateTime
 
@@ -39,6 +39,10 @@ from taskcli.domain.validation import (
     tags_text,
 )
 from taskcli.errors import InvalidInput
+
+# Ids (and the log's sequence numbers): SQLite's INTEGER PRIMARY KEY is its 64-bit
+# rowid; PostgreSQL's INTEGER would stop at 2**31, so there they are BIGINT.
+ID_TYPE = Integer().with_variant(BigInteger(), "postgresql")
 
 
 class StoredTime(UTCDateTime):
@@ -185,7 +189,7 @@ class Task(TaskRead, table=True):
         {"sqlite_autoincrement": True},
     )
 
-    id: int | None = Field(default=None, primary_key=True)
+    id: int | None = Field(default=None, primary_key=True, sa_type=ID_TYPE)
     created_at: datetime = Field(sa_type=StoredTime)
     updated_at: datetime = Field(sa_type=StoredTime)
     completed_at: datetime | None = Field(default=None, sa_type=StoredTime)

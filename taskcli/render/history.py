@@ -35,6 +35,10 @@ def operation_dict(operation: Any) -> dict[str, Any]:
         "command": operation.command,
         "count": operation.count,
         "undone": bool(operation.undone),
+        # Who ran it (null for operations logged before taskcli recorded it): the
+        # operating-system user, and the database role on PostgreSQL.
+        "os_user": operation.os_user,
+        "db_user": operation.db_user,
     }
 
 
@@ -77,7 +81,7 @@ def history_list(operations: Sequence[Any], json_: bool) -> None:
         write(
             "".join(
                 f"{op.seq}\t{timestamp(op.at)}\t{literal(op.command)}\t{op.count}\t"
-                f"{'undone' if op.undone else ''}\n"
+                f"{'undone' if op.undone else ''}\t{literal(_by(op))}\n"
                 for op in operations
             )
         )
@@ -88,13 +92,26 @@ def history_list(operations: Sequence[Any], json_: bool) -> None:
     now = datetime.now(timezone.utc)
     seq_width = max(len(str(op.seq)) for op in operations) + 1
     count_width = max(5, *(len(str(op.count)) for op in operations))
-    write(f"{'#':>{seq_width}}  {'When':>4}  {'Tasks':>{count_width}}  Undone  Command\n")
+    by_width = max(2, *(len(literal(_by(op))) for op in operations))
+    write(
+        f"{'#':>{seq_width}}  {'When':>4}  {'Tasks':>{count_width}}  Undone  "
+        f"{'By':<{by_width}}  Command\n"
+    )
     for op in operations:
         mark = "undone" if op.undone else ""
         write(
             f"{'#' + str(op.seq):>{seq_width}}  {age(op.at, now):>4}  "
-            f"{op.count:>{count_width}}  {mark:<6}  {literal(op.command)}\n"
+            f"{op.count:>{count_width}}  {mark:<6}  {literal(_by(op)):<{by_width}}  "
+            f"{literal(op.command)}\n"
         )
+
+
+def _by(operation: Any) -> str:
+    """Who ran an operation: the OS user, with the database role when it differs."""
+    user, role = operation.os_user, operation.db_user
+    if user is None:
+        return role or ""
+    return user if role in (None, user) else f"{user} as {role}"
 
 
 def operation_detail(operation: Any, tasks: Sequence[tuple[int, Any, Any]], json_: bool) -> None:
@@ -114,8 +131,9 @@ def operation_detail(operation: Any, tasks: Sequence[tuple[int, Any, Any]], json
         write(json.dumps(payload, ensure_ascii=False) + "\n")
         return
     state = " (undone)" if operation.undone else ""
+    by = f" by {literal(_by(operation))}" if _by(operation) else ""
     write(
-        f"#{operation.seq} {literal(operation.command)}{state}: {timestamp(operation.at)}, "
+        f"#{operation.seq} {literal(operation.command)}{state}: {timestamp(operation.at)}{by}, "
         f"{operation.count} task{'s' if operation.count != 1 else ''}\n"
     )
     for task_id, before, after in tasks:

@@ -9,6 +9,7 @@ and fast for the 100,000 rows of a bulk add.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -91,6 +92,9 @@ class OperationLog:
         run = partial(sql.run, session)
         run("DELETE FROM operation_row WHERE seq IN (SELECT seq FROM operation WHERE undone)")
         run("DELETE FROM operation WHERE undone")
+        db_user = None
+        if sql.dialect_of(session) == "postgresql":
+            db_user = sql.run(session, "SELECT current_user").scalar()
         result = session.execute(
             insert(_OPERATION).values(
                 at=at,
@@ -100,6 +104,8 @@ class OperationLog:
                 first_id=first_id,
                 last_id=last_id,
                 undone=False,
+                os_user=os_user(),
+                db_user=db_user,
             )
         )
         seq = result.inserted_primary_key[0]
@@ -270,6 +276,25 @@ class OperationLog:
             after = {task.id: task for task in _tasks_in_range(session, operation)}
         ids = sorted(set(before) | set(after))
         return operation, [(task_id, before.get(task_id), after.get(task_id)) for task_id in ids]
+
+
+def os_user() -> str:
+    """The name of the operating-system user running this process (its effective
+    uid: in the command server's child, the caller's), or the uid where it has none."""
+    uid = os.geteuid() if hasattr(os, "geteuid") else None
+    if uid is None:
+        import getpass
+
+        try:
+            return getpass.getuser()
+        except Exception:  # no user name anywhere (Windows service, bare container)
+            return "?"
+    try:
+        import pwd
+
+        return pwd.getpwuid(uid).pw_name
+    except (ImportError, KeyError):
+        return str(uid)
 
 
 def _changed(verb: str, operation: Operation, task_id: int | None) -> CannotUndo:

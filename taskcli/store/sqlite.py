@@ -41,7 +41,7 @@ from taskcli.store.sql import SEARCH_FUNCTION, contains_folded
 
 # Every Alembic revision in taskcli/migrations/versions, oldest first: the last is the head.
 # A database stamped with a revision not listed here was written by a newer taskcli.
-SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004")
+SCHEMA_REVISIONS = ("0001", "0002", "0003", "0004", "0005")
 HEAD = SCHEMA_REVISIONS[-1]
 MIGRATIONS_DIR = Path(__file__).with_name("migrations")
 DEFAULT_BUSY_TIMEOUT = 10.0
