@@ -8,6 +8,7 @@ deleted, with unique ids, consistent fields and a clean integrity check.
 
     python scripts/stress.py --seconds 30 --workers 8
     python scripts/stress.py --seconds 30 --workers 4 --clients 4
+    python scripts/stress.py --seconds 30 --workers 8 --db postgresql:///tasks
 
 --clients N adds N workers that run the installed `tasks` binary as separate
 processes (through the command server unless TASKS_NO_SERVER is set) and treat
@@ -191,17 +192,14 @@ def check(db: Path, results: list[dict], undo: bool = False) -> list[str]:
             problems.append("ids did not increase within a worker")
     if len(deleted) != len(set(deleted)) and not undo:
         problems.append("a task was deleted twice")
-    connection = sqlite3.connect(db)
-    try:
-        if connection.execute("PRAGMA integrity_check").fetchone()[0] != "ok":
-            problems.append("integrity_check failed")
-        rows = dict(connection.execute("SELECT id, title FROM task"))
-        inconsistent = connection.execute(
-            "SELECT count(*) FROM task WHERE (done = 1) != (completed_at IS NOT NULL)"
-            " OR updated_at < created_at"
-        ).fetchone()[0]
-    finally:
-        connection.close()
+    if _integrity(db) != "ok":
+        problems.append("integrity_check failed")
+    rows = dict(_query(db, "SELECT id, title FROM task"))
+    ((inconsistent,),) = _query(
+        db,
+        "SELECT count(*) FROM task WHERE (done = (1 = 1)) != (completed_at IS NOT NULL)"
+        " OR updated_at < created_at",
+    )
     # A killed client's batch: all of it or none, counting what others deleted since.
     unacknowledged: set[int] = set()
     for prefix, size, input_open in killed:
@@ -235,24 +233,44 @@ def check(db: Path, results: list[dict], undo: bool = False) -> list[str]:
     return problems
 
 
+def _is_url(db: str | Path) -> bool:
+    return str(db).startswith(("postgresql://", "postgresql+psycopg://", "postgres://"))
+
+
+def _query(db: str | Path, statement: str) -> list[tuple]:
+    """Rows of a query, read from outside taskcli (sqlite3 or psycopg)."""
+    if _is_url(db):
+        import psycopg
+
+        url = str(db).replace("postgresql+psycopg://", "postgresql://", 1)
+        with psycopg.connect(url) as connection:
+            return connection.execute(statement).fetchall()
+    connection = sqlite3.connect(db)
+    try:
+        return connection.execute(statement).fetchall()
+    finally:
+        connection.close()
+
+
+def _integrity(db: str | Path) -> str:
+    """SQLite's integrity check ('ok'); PostgreSQL keeps its own files consistent."""
+    return "ok" if _is_url(db) else _query(db, "PRAGMA integrity_check")[0][0]
+
+
 def _undo_everything(db: Path) -> list[str]:
     """Undo every operation in the log; the store must then be empty."""
     from taskcli.errors import CannotUndo
     from taskcli.service import TaskService
 
-    service = TaskService(db)
+    service = TaskService(str(db) if _is_url(db) else db)
     try:
         while True:
             service.undo()
     except CannotUndo as error:
         if str(error) != "nothing to undo":
             return [f"undoing everything failed: {error}"]
-    connection = sqlite3.connect(db)
-    try:
-        left = connection.execute("SELECT count(*) FROM task").fetchone()[0]
-        integrity = connection.execute("PRAGMA integrity_check").fetchone()[0]
-    finally:
-        connection.close()
+    ((left,),) = _query(db, "SELECT count(*) FROM task")
+    integrity = _integrity(db)
     problems = [] if left == 0 else [f"{left} tasks left after undoing everything"]
     return problems + ([] if integrity == "ok" else ["integrity_check failed after undo"])
 
@@ -261,7 +279,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=30.0, help="how long to run")
     parser.add_argument("--workers", type=int, default=8, help="parallel processes")
-    parser.add_argument("--db", type=Path, help="database to use (default: a new temp file)")
+    parser.add_argument(
+        "--db",
+        help="database to use: a file or a PostgreSQL URL (default: a new temp file)",
+    )
     parser.add_argument("--seed", type=int, default=None, help="random seed")
     parser.add_argument(
         "--clients",

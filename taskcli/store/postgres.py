@@ -16,6 +16,7 @@ the schema. Connection problems are one line naming the server, never the passwo
 from __future__ import annotations
 
 import getpass
+import logging
 import os
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -153,6 +154,10 @@ class PostgresStore:
             raise StorageError(INSTALL_HINT) from error
         from sqlalchemy import create_engine, event
         from sqlalchemy.pool import QueuePool
+
+        # psycopg logs what it ignores while cleaning up after a lost connection
+        # (Python would print it to stderr): the one error line says what happened.
+        logging.getLogger("psycopg").addHandler(logging.NullHandler())
 
         url = _sqlalchemy_url(self.url)
         query = dict(url.query)
@@ -353,10 +358,17 @@ def _head() -> str:
 def _version(connection: Any) -> str | None:
     """The schema revision of the database, None when it holds no taskcli schema;
     refuses a database whose task table taskcli did not make."""
-    row = connection.exec_driver_sql(
-        "SELECT to_regclass('alembic_version') IS NOT NULL, to_regclass('task') IS NOT NULL"
-    ).one()
-    has_version, has_task = row
+    # One scan of the catalog, under one snapshot: two lookups could fall on either
+    # side of another client's commit of the schema, and see its task table only.
+    names = {
+        name
+        for (name,) in connection.exec_driver_sql(
+            "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = "
+            "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) "
+            "AND relname IN ('task', 'alembic_version')"
+        )
+    }
+    has_version, has_task = "alembic_version" in names, "task" in names
     if not has_version:
         if has_task:
             raise StorageError("the database holds a task table taskcli did not make")
@@ -409,6 +421,8 @@ def _connection_problem(where: str, message: str) -> str:
         ("server closed the connection", _CLOSED),
         ("terminating connection", _CLOSED),
         ("consuming input failed", _CLOSED),
+        ("connection is lost", _CLOSED),
+        ("connection is closed", _CLOSED),
         ("ssl", "SSL negotiation failed"),
     ]
     for needle, reason in reasons:
