@@ -943,6 +943,116 @@ class Bench:
             f"{results['tasks'].peak_kib / 1024:.0f} MiB."
         )
 
+    # -- PostgreSQL -----------------------------------------------------------------
+
+    def run_postgres(self, size: int) -> None:
+        """The same commands on a PostgreSQL store (a server this run starts, with
+        PostgreSQL's default, durable settings, over its Unix socket): warm add, list
+        and done on 100 tasks against the same on SQLite in the same rounds; `add -`
+        of `size` lines into an empty database against `task import` of them, and
+        `list --json` of them against `task export`, in-process and warm."""
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+        try:
+            import psycopg  # noqa: F401
+            from pg_server import PgServer, find_bin
+        except ImportError:
+            print("postgres: psycopg is not installed here, skipped", file=sys.stderr)
+            return
+        bindir = find_bin()
+        if bindir is None:
+            print("postgres: PostgreSQL is not installed here, skipped", file=sys.stderr)
+            return
+        print("PostgreSQL store", file=sys.stderr)
+        server = PgServer(bindir, durable=True).start()
+        try:
+            self._postgres_rows(server, size)
+        finally:
+            server.cleanup()
+
+    def _postgres_rows(self, server: object, size: int) -> None:
+        def database() -> str:
+            return server.url(server.new_database())  # type: ignore[attr-defined]
+
+        sqlite_env = self.with_server(self.tasks_env(self.root / "pg-vs.db"))
+        pg_env = self.with_server({**self.base_env, "TASKS_DB": database()})
+        for env in (sqlite_env, pg_env):
+            run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(100)), self.root)
+        self.server_running(sqlite_env)
+        runs = self.runs * 2
+        for scenario, argv in (
+            ("add", lambda n: ["add", "Benchmark add"]),
+            ("list", lambda n: ["list"]),
+            ("done", lambda n: ["done", str(n)]),
+        ):
+            commands = {}
+            for name, env in (("tasks", pg_env), ("sqlite", sqlite_env)):
+                ids = iter(range(1, runs + 1))
+                commands[name] = Command(
+                    [], env, "file", before=lambda a=argv, i=ids: [self.tasks, *a(next(i))]
+                )
+            results = self.measure(commands, runs)
+            self.record(f"{scenario} (warm server, PostgreSQL)", "100", results)
+            pg_ms, sqlite_ms = results["tasks"].median_ms, results["sqlite"].median_ms
+            self.notes.append(
+                f"Warm `{scenario}` on PostgreSQL: {pg_ms:.1f} ms, {pg_ms / sqlite_ms:.2f}× "
+                f"the same on SQLite ({sqlite_ms:.1f} ms, same rounds)."
+            )
+        runs = self.big_runs if size >= 100_000 else self.runs
+        label = f"{size:,}"
+        template = database()
+        run_once(Command([self.tasks, "add", "seed"], {**self.base_env, "TASKS_DB": template}),
+                 self.root)  # fmt: skip
+        run_once(Command([self.tasks, "rm", "1", "--yes"], {**self.base_env, "TASKS_DB": template}),
+                 self.root)  # fmt: skip
+        name = template.split("/")[3].split("?")[0]
+        bulk_env = {**self.base_env}
+        warm_bulk = self.with_server(bulk_env)
+
+        def fresh(env: dict[str, str]) -> list[str]:
+            copy = server.new_database()  # type: ignore[attr-defined]
+            server.admin(f"DROP DATABASE {copy}")  # type: ignore[attr-defined]
+            server.admin(f"CREATE DATABASE {copy} TEMPLATE {name}")  # type: ignore[attr-defined]
+            env["TASKS_DB"] = server.url(copy)  # type: ignore[attr-defined]
+            return [self.tasks, "add", "-"]
+
+        commands = {
+            "tasks": Command([], bulk_env, stdin=self.titles(size), before=lambda: fresh(bulk_env)),
+            "warm": Command(
+                [], warm_bulk, stdin=self.titles(size), before=lambda: fresh(warm_bulk)
+            ),
+        }
+        if self.task:
+            task_env = self.task_env(self.root / "pg-bulk-task")
+            source = str(self.task_import_file(size))
+
+            def task_before() -> list[str]:
+                data = Path(task_env["TASKDATA"])
+                shutil.rmtree(data, ignore_errors=True)
+                data.mkdir()
+                return [self.task, "import", source]
+
+            commands["task"] = Command([], task_env, before=task_before)
+        results = self.measure(commands, runs)
+        self.record("add - (bulk, PostgreSQL)", label, results, versus=True)
+        self.record(
+            "add - (bulk, PostgreSQL, warm server)", label, {**results, "tasks": results["warm"]},
+            versus=True,
+        )  # fmt: skip
+        listing = {**self.base_env, "TASKS_DB": bulk_env["TASKS_DB"]}
+        commands = {
+            "tasks": Command([self.tasks, "list", "--json"], listing, "file"),
+            "warm": Command([self.tasks, "list", "--json"], self.with_server(listing), "file"),
+        }
+        if self.task:
+            commands["task"] = Command([self.task, "export"], self.task_store(size), "file")
+        results = self.measure(commands, runs)
+        self.server_stopped(sqlite_env)
+        self.record("list --json (PostgreSQL)", label, results, versus=True)
+        self.record(
+            "list --json (PostgreSQL, warm server)", label, {**results, "tasks": results["warm"]},
+            versus=True,
+        )  # fmt: skip
+
     # -- report -------------------------------------------------------------------
 
     def table(self) -> str:
@@ -1004,7 +1114,7 @@ def machine() -> str:
 
 
 # The groups of scenarios, in the order they run.
-GROUPS = ("startup", "stores", "bulk", "server", "organized", "history", "transfer")
+GROUPS = ("startup", "stores", "bulk", "server", "organized", "history", "transfer", "postgres")
 
 
 def main() -> int:
@@ -1067,6 +1177,8 @@ def main() -> int:
                 bench.run_history(organized_size)
             if "transfer" in groups:
                 bench.run_transfer(organized_size)
+            if "postgres" in groups:
+                bench.run_postgres(max(sizes))
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1

@@ -55,8 +55,11 @@ def _free_port() -> int:
 class PgServer:
     """One running server: `url(dbname)` for a database on its socket."""
 
-    def __init__(self, bindir: Path) -> None:
+    def __init__(self, bindir: Path, durable: bool = False) -> None:
+        """`durable`: PostgreSQL's default settings (fsync on), for benchmarks; else
+        fsync off, for fast tests."""
         self.bindir = bindir
+        self.durable = durable
         self.account = _account()
         # Short: a Unix socket's path must fit in about 100 bytes.
         self.root = Path(tempfile.mkdtemp(prefix="tpg-", dir="/tmp"))
@@ -105,27 +108,7 @@ class PgServer:
             capture_output=True,
             cwd=self.root,
         )
-        options = (
-            f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=64MB"
-        )
-        subprocess.run(
-            self._as_owner(
-                self.bindir / "pg_ctl",
-                "-D",
-                self.data,
-                "-l",
-                self.log,
-                "-o",
-                options,
-                "-w",
-                "start",
-            ),
-            check=True,
-            capture_output=True,
-            cwd=self.root,
-        )
+        self._pg_ctl_start()
         self.admin(f"CREATE ROLE {PASSWORD_ROLE} LOGIN PASSWORD '{PASSWORD}' CREATEDB")
         return self
 
@@ -137,26 +120,16 @@ class PgServer:
         )
 
     def restart(self) -> None:
-        options = (
-            f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
-            "-c fsync=off -c synchronous_commit=off -c full_page_writes=off "
-            "-c max_connections=200 -c shared_buffers=64MB"
-        )
+        self._pg_ctl_start()
+
+    def _pg_ctl_start(self) -> None:
+        options = f"-k {self.socket_dir} -p {self.port} -c listen_addresses=127.0.0.1 "
+        options += "-c max_connections=200 -c shared_buffers=64MB"
+        if not self.durable:
+            options += " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+        start = [self.bindir / "pg_ctl", "-D", self.data, "-l", self.log, "-o", options]
         subprocess.run(
-            self._as_owner(
-                self.bindir / "pg_ctl",
-                "-D",
-                self.data,
-                "-l",
-                self.log,
-                "-o",
-                options,
-                "-w",
-                "start",
-            ),
-            check=True,
-            capture_output=True,
-            cwd=self.root,
+            self._as_owner(*start, "-w", "start"), check=True, capture_output=True, cwd=self.root
         )
 
     def cleanup(self) -> None:

@@ -147,6 +147,40 @@ def test_a_database_from_a_newer_taskcli_is_refused(url):
     assert "newer version of taskcli" in one_error(tasks("--db", url, "list"))
 
 
+def test_the_readmes_team_setup_works_with_minimal_grants(pg_server):
+    """README "Sharing a list with a team": an owner role makes the schema, teammates
+    in a role with only SELECT/INSERT/UPDATE/DELETE and sequence USAGE share it."""
+    suffix = pg_server.new_database()  # a unique name for this test's roles
+    owner, team, alice, bob = (f"{name}_{suffix}" for name in ("owner", "team", "alice", "bob"))
+    pg_server.admin(f"CREATE ROLE {owner} LOGIN")
+    pg_server.admin(f"CREATE ROLE {team} NOLOGIN")
+    pg_server.admin(f"CREATE ROLE {alice} LOGIN IN ROLE {team}")
+    pg_server.admin(f"CREATE ROLE {bob} LOGIN IN ROLE {team}")
+    database = f"tasks_{suffix}"
+    pg_server.admin(f"CREATE DATABASE {database} OWNER {owner}")
+    as_owner = pg_server.url(database, user=owner)
+    sql(as_owner, f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES "
+                  f"TO {team}", f"ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO {team}")  # fmt: skip
+    as_alice, as_bob = pg_server.url(database, user=alice), pg_server.url(database, user=bob)
+    # Before the owner's first command, a teammate cannot make the schema.
+    assert tasks("--db", as_alice, "list").stdout == b""
+    assert "only its owner can make" in one_error(tasks("--db", as_alice, "add", "x"))
+    assert tasks("--db", as_owner, "add", "Team list created").returncode == 0
+    assert tasks("--db", as_alice, "add", "alice's").stdout == b"Added task 2: alice's\n"
+    assert tasks("--db", as_bob, "done", "2").returncode == 0
+    assert tasks("--db", as_bob, "undo").returncode == 0
+    history = json.loads(tasks("--db", as_alice, "history", "--json").stdout)
+    assert [(op["db_user"], op["undone"]) for op in history] == [
+        (bob, True), (alice, False), (owner, False)
+    ]  # fmt: skip
+    # An upgrade needs the owner: a teammate gets one line saying so.
+    sql(as_owner, "UPDATE alembic_version SET version_num = '0004'",
+        "ALTER TABLE operation DROP COLUMN os_user, DROP COLUMN db_user")  # fmt: skip
+    assert "needs an upgrade to schema" in one_error(tasks("--db", as_alice, "list"))
+    assert tasks("--db", as_owner, "list").returncode == 0
+    assert len(json.loads(tasks("--db", as_alice, "list", "--all", "--json").stdout)) == 2
+
+
 # -- the schema -----------------------------------------------------------------------------
 
 

@@ -198,16 +198,33 @@ class PostgresStore:
                 return None
             if version != _head():
                 _check_known(version, self.path)
-                writing = self._engine.connect().execution_options(**{WRITE: True})
-                with writing as connection, connection.begin():
-                    version = _version(connection)
-                    _check_known(version, self.path)
-                    if version != _head():
-                        from taskcli.store.sqlite import upgrade
-
-                        upgrade(connection)
+                self._upgrade(version)
             self._ready = True
             return self._engine
+
+    def _upgrade(self, seen: str | None) -> None:
+        """Make or upgrade the schema, in one transaction under the write lock (another
+        client may have done it meanwhile). Only a role that may create tables can:
+        another gets one line saying who can."""
+        from sqlalchemy import exc
+
+        writing = self._engine.connect().execution_options(**{WRITE: True})
+        try:
+            with writing as connection, connection.begin():
+                version = _version(connection)
+                _check_known(version, self.path)
+                if version != _head():
+                    from taskcli.store.sqlite import upgrade
+
+                    upgrade(connection)
+        except exc.DBAPIError as error:
+            if getattr(error.orig, "sqlstate", None) == _PERMISSION:
+                what = "its schema made" if seen is None else f"an upgrade to schema {_head()}"
+                raise StorageError(
+                    f"database {self.path} needs {what}, which only its owner can make "
+                    "(a role that may create tables in it)"
+                ) from error
+            raise
 
     def open_existing(self, ids: list[int], write: bool) -> Any:
         engine = self.open(write, create=False)
@@ -264,8 +281,7 @@ class PostgresStore:
             if "id" in columns:
                 cursor.execute(
                     f"SELECT setval({sequence}, greatest((SELECT max(id) FROM {table.name}), "
-                    f"(SELECT CASE WHEN is_called THEN last_value ELSE 0 END "
-                    f"FROM {table.name}_id_seq), 1))"
+                    f"pg_sequence_last_value({sequence}), 1))"
                 )
                 cursor.execute(f"SELECT max(id) FROM {table.name}")
             else:
@@ -295,7 +311,8 @@ class PostgresStore:
         return bool(
             session.connection()
             .exec_driver_sql(
-                "SELECT EXISTS (SELECT 1 FROM task) OR (SELECT is_called FROM task_id_seq)"
+                "SELECT EXISTS (SELECT 1 FROM task) OR "
+                "pg_sequence_last_value('task_id_seq') IS NOT NULL"
             )
             .scalar()
         )

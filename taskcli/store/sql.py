@@ -255,5 +255,6 @@ def run(session: Session, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
 def high_water(dialect: str) -> str:
     """SQL for the highest task id ever handed out (0 if none)."""
     if dialect == "postgresql":
-        return "(SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM task_id_seq)"
+        # A function, not the sequence's row: it needs only USAGE, as nextval does.
+        return "coalesce(pg_sequence_last_value('task_id_seq'), 0)"
     return "coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'task'), 0)"
