@@ -170,7 +170,9 @@ class PostgresStore:
             "application_name": query.pop("application_name", "taskcli"),
         }
         if "connect_timeout" not in query:
-            connect_args["connect_timeout"] = 10
+            # Whole seconds (libpq's unit), at least 2 (libpq's minimum): completion
+            # (a 0.5 s busy timeout) must not hang on an unreachable server.
+            connect_args["connect_timeout"] = max(2, min(10, round(self.busy_timeout)))
         # One connection for a command's sessions, a second only while one streams.
         engine = create_engine(
             url.set(query=query),
