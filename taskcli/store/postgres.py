@@ -16,6 +16,7 @@ the schema. Connection problems are one line naming the server, never the passwo
 from __future__ import annotations
 
 import getpass
+import itertools
 import logging
 import os
 import weakref
@@ -37,6 +38,7 @@ WRITE = "taskcli_write"
 _BATCH = 2000
 # The stores of this process, so that the end of a command closes their connections.
 _OPEN: weakref.WeakSet[PostgresStore] = weakref.WeakSet()
+_STREAMS = itertools.count(1)
 _DEFAULT_TIMEOUT = 10.0
 # SQLSTATEs, and what each means for the user.
 _AUTH_FAILED = {"28P01", "28000"}
@@ -340,7 +342,8 @@ class PostgresStore:
                 dialect=connection.dialect, compile_kwargs={"render_postcompile": True}
             )
             driver = connection.connection.driver_connection
-            with driver.cursor(name="taskcli_stream") as cursor:
+            # Named per stream: a stream left half-read keeps its cursor open.
+            with driver.cursor(name=f"taskcli_stream_{next(_STREAMS)}") as cursor:
                 cursor.execute(str(compiled), compiled.construct_params())
                 while batch := cursor.fetchmany(_BATCH):
                     yield batch
