@@ -82,6 +82,7 @@ def test_path_and_history_never_show_the_password(pg_server):
 def test_a_password_from_pgpassword_or_pgpass_works(pg_server, tmp_path):
     database = pg_server.new_database(owner=PASSWORD_ROLE)
     url = pg_server.tcp_url(database, PASSWORD_ROLE, None)
+    assert "asks for a password" in one_error(tasks("--db", url, "list"))
     assert tasks("--db", url, "add", "a", env={"PGPASSWORD": PASSWORD}).returncode == 0
     pgpass = tmp_path / "pgpass"
     pgpass.write_text(f"127.0.0.1:{pg_server.port}:{database}:{PASSWORD_ROLE}:{PASSWORD}\n")
@@ -119,7 +120,9 @@ def test_connection_problems_are_one_line_exit_3(where, message):
 
 def test_a_missing_database_is_one_line_exit_3(pg_server):
     missing = pg_server.url("no_such_database")
-    assert "does not exist" in one_error(tasks("--db", missing, "add", "x"))
+    assert "the database does not exist" in one_error(tasks("--db", missing, "add", "x"))
+    nobody = pg_server.url("postgres", user="no_such_role")
+    assert "the role 'no_such_role' does not exist" in one_error(tasks("--db", nobody, "list"))
 
 
 def test_without_the_extra_a_url_is_exit_3_with_the_install_hint(url, tmp_path):

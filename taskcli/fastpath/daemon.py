@@ -135,12 +135,16 @@ def _warm_up() -> None:
     taskcli.cli.command()
     with contextlib.suppress(ImportError):
         import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
-    with contextlib.suppress(ImportError):
-        # A PostgreSQL store's driver, where the extra is installed (0.1 s to import).
-        import psycopg  # noqa: F401
-        import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+    from taskcli.store import is_url
 
-        import taskcli.store.postgres  # noqa: F401
+    if is_url(os.environ.get("TASKS_DB", "")):
+        # The user's store is PostgreSQL: its driver (0.1 s to import, some MiB that
+        # SQLite users need not hold), where the extra is installed.
+        with contextlib.suppress(ImportError):
+            import psycopg  # noqa: F401
+            import sqlalchemy.dialects.postgresql.psycopg  # noqa: F401
+
+            import taskcli.store.postgres
     peer._ioprio_calls()  # loads libc for the I/O priority calls
 
     _run_scratch_commands(_warm_up_commands())

@@ -19,6 +19,7 @@ import getpass
 import itertools
 import logging
 import os
+import re
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -431,9 +432,29 @@ def close_all() -> None:
 _CLOSED = "the server closed the connection before the command finished"
 
 
+def _named_user(message: str) -> str | None:
+    """The user (role) libpq's message names, if any."""
+    found = re.search(r'(?:user|role) "([^"]*)"', message)
+    return found.group(1) if found else None
+
+
 def _connection_problem(where: str, message: str) -> str:
     """What went wrong connecting (or while connected), in a few words."""
     lowered = message.lower()
+    user = _named_user(message)
+    if "authentication failed" in lowered:
+        named = f" for user {user!r}" if user is not None else ""
+        return f"cannot connect to {where}: authentication failed{named}"
+    if "no password supplied" in lowered:
+        return (
+            f"cannot connect to {where}: the server asks for a password "
+            "(give it in the URL, PGPASSWORD or ~/.pgpass)"
+        )
+    if "does not exist" in lowered and "database" in lowered:
+        return f"cannot connect to {where}: the database does not exist"
+    if "does not exist" in lowered and "role" in lowered:
+        named = f" {user!r}" if user is not None else ""
+        return f"cannot connect to {where}: the role{named} does not exist"
     reasons = [
         ("connection refused", "connection refused (is the server running?)"),
         ("could not translate host name", "unknown host"),
