@@ -46,6 +46,17 @@ def holding_write_lock(location: Any) -> Iterator[None]:
         holder.close()
 
 
+def write_lock_is_held(location: Any) -> bool:
+    """Whether some connection holds the store's write lock right now."""
+    if is_postgres(location):
+        rows = sql(location, "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                             f"AND granted AND objid = {WRITE_LOCK}")  # fmt: skip
+        return rows[0][0] > 0
+    from sqlite_probe import write_lock_is_held as sqlite_held
+
+    return sqlite_held(location)
+
+
 def _connect(location: str) -> Any:
     import psycopg
 

@@ -162,8 +162,9 @@ def test_the_readmes_team_setup_works_with_minimal_grants(pg_server):
     database = f"tasks_{suffix}"
     pg_server.admin(f"CREATE DATABASE {database} OWNER {owner}")
     as_owner = pg_server.url(database, user=owner)
-    sql(as_owner, f"ALTER DEFAULT PRIVILEGES GRANT SELECT, INSERT, UPDATE, DELETE ON TABLES "
-                  f"TO {team}", f"ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO {team}")  # fmt: skip
+    tables = "SELECT, INSERT, UPDATE, DELETE ON TABLES"
+    sql(as_owner, f"ALTER DEFAULT PRIVILEGES GRANT {tables} TO {team}",
+        f"ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO {team}")  # fmt: skip
     as_alice, as_bob = pg_server.url(database, user=alice), pg_server.url(database, user=bob)
     # Before the owner's first command, a teammate cannot make the schema.
     assert tasks("--db", as_alice, "list").stdout == b""

@@ -6,8 +6,7 @@ from datetime import datetime, timezone
 
 import pytest
 from sqlalchemy import event
-from sqlite_probe import write_lock_is_held
-from stores import holding_write_lock, is_postgres, made
+from stores import holding_write_lock, is_postgres, made, write_lock_is_held
 
 from taskcli.domain.clock import fixed_clock, system_clock
 from taskcli.domain.models import TaskCreate, TaskUpdate
@@ -15,7 +14,6 @@ from taskcli.domain.query import Status, TaskQuery
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
 from taskcli.service import TaskService
 from taskcli.store import open_store
-from taskcli.store.sqlite import SQLiteStore
 
 
 def test_create_then_list(service):
@@ -157,7 +155,7 @@ def test_write_times_are_read_under_the_write_lock(db_path):
         held.append(write_lock_is_held(db_path))
         return system_clock()
 
-    service = TaskService(SQLiteStore(db_path, busy_timeout=2.0), clock=checking_clock)
+    service = TaskService(open_store(db_path, busy_timeout=2.0), clock=checking_clock)
     service.add(TaskCreate(title="exists"))
     held.clear()
     service.add(TaskCreate(title="a"))
@@ -169,7 +167,7 @@ def test_write_times_are_read_under_the_write_lock(db_path):
 
 def test_every_write_takes_its_time_from_the_injected_clock(db_path):
     at = datetime(2031, 2, 3, 4, 5, 6, 789012, tzinfo=timezone.utc)
-    service = TaskService(SQLiteStore(db_path), clock=fixed_clock(at))
+    service = TaskService(open_store(db_path), clock=fixed_clock(at))
     task = service.add(TaskCreate(title="a"))
     (row,) = service.add_many([TaskCreate(title="b")])
     done = service.set_done([task.id])[0]
