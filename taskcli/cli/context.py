@@ -25,10 +25,26 @@ APP_NAME = "taskcli"
 
 
 def db_location(value: str) -> Path | str:
-    """A --db or TASKS_DB value: a PostgreSQL URL stays text, anything else is a path."""
+    """A --db or TASKS_DB value: a PostgreSQL URL stays text, anything else is a path.
+    Something that starts like a URL of another kind (`postgresql+psycopg2://`, a
+    `postgresql:/` typo) is refused rather than made a file named after it."""
     from taskcli.store import is_url
+    from taskcli.store.urls import display_url, looks_like_url
 
-    return value if is_url(value) else Path(value)
+    if is_url(value) or looks_like_url(value):
+        from taskcli.errors import InvalidInput
+
+        if not is_url(value):
+            raise InvalidInput(
+                f"{display_url(value)} is not a database URL taskcli can use "
+                "(postgresql://user@host/dbname) nor a file path"
+            )
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as error:
+            raise InvalidInput("the database URL is not valid UTF-8") from error
+        return value
+    return Path(value)
 
 
 def default_db_path() -> Path | str:

@@ -45,6 +45,7 @@ from taskcli.store.sql import (
     contains_search,
     id_text,
     listed,
+    matches_search,
     nocase,
     not_text,
     position,
@@ -74,6 +75,7 @@ _INSERTED = (
     "tags",
     "project",
 )
+_TITLE, _DESCRIPTION = PUBLIC_FIELDS.index("title"), PUBLIC_FIELDS.index("description")
 # The attributes a listing's table shows only when some listed task has them.
 ATTRIBUTES = ("due", "priority", "tags", "project")
 _PRIORITY_RANK = case({"H": 1, "M": 2, "L": 3}, value=Task.priority)
@@ -293,6 +295,8 @@ class TaskService:
             return Listing(iter(()), lambda: 0)
         statement = select(*_LISTED).where(*self._conditions(query))
         statement = statement.order_by(*_order(query.sort))
+        if query.search and self.store.dialect != "sqlite":
+            return self._searched(engine, statement, query)
         if query.limit is not None:
             statement = statement.limit(query.limit)
         if query.offset:
@@ -302,6 +306,26 @@ class TaskService:
             partial(self._highest_id, engine),
             partial(self._attributes, engine, statement, query),
         )
+
+    def _searched(self, engine: Engine, statement: Any, query: TaskQuery) -> Listing:
+        """A search where the database selects a superset (PostgreSQL): the rows it
+        gives are decided by casefold here, then the offset and limit are applied.
+        Held in memory: the attributes a table shows are those of the rows found."""
+        needle = query.search or ""
+        rows = [
+            row
+            for row in self.store.stream(engine, statement, _as_task_row)
+            if matches_search(needle, row[_TITLE], row[_DESCRIPTION])
+        ]
+        start = query.offset or 0
+        rows = rows[start : None if query.limit is None else start + query.limit]
+        present = {
+            name
+            for name in ATTRIBUTES
+            for index in (PUBLIC_FIELDS.index(name),)
+            if any(row[index] not in (None, "[]") for row in rows)
+        }
+        return Listing(iter(rows), partial(self._highest_id, engine), lambda: present)
 
     def next_tasks(self, limit: int) -> Listing:
         """Pending tasks in the order `tasks next` shows them (NEXT_ORDER)."""

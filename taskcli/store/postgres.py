@@ -29,7 +29,7 @@ from itertools import chain
 from typing import Any
 
 from taskcli.errors import StorageError, TaskNotFound
-from taskcli.store.urls import display_url, password
+from taskcli.store.urls import display_url, secrets
 
 # The advisory lock every writer of a taskcli database takes ("tCLI").
 WRITE_LOCK = 0x74434C49
@@ -57,7 +57,7 @@ def _sqlalchemy_url(url: str) -> Any:
     try:
         parsed = make_url(f"postgresql+psycopg://{rest}")
     except Exception as error:  # ArgumentError, ValueError: a URL it cannot read
-        raise StorageError(f"{display_url(url)} is not a database URL I can read") from error
+        raise StorageError(f"{display_url(url)} is not a database URL taskcli can read") from error
     del scheme
     return parsed
 
@@ -75,8 +75,8 @@ class PostgresStore:
         self._engine: Any = None
         _OPEN.add(self)
         self._ready = False  # whether the schema is known to be at the head revision
-        secrets = (password(url), os.environ.get("PGPASSWORD"))
-        self._secrets = [secret for secret in secrets if secret]
+        held = [*secrets(url), os.environ.get("PGPASSWORD")]
+        self._secrets = [secret for secret in held if secret]
 
     def close(self) -> None:
         """Close the store's connections (at the end of a command)."""
@@ -112,10 +112,11 @@ class PostgresStore:
             return None
         if not isinstance(original, psycopg.Error):
             if isinstance(error, exc.SQLAlchemyError):
-                return self._scrub(f"database {self.path}: {_first_line(str(error))}")
+                return f"database {self.path}: {self._detail(_first_line(str(error)))}"
             return None
         state = original.sqlstate
         where = self.path
+        message = self._detail(_primary(original))
         if state in _AUTH_FAILED:
             text = f"cannot connect to {where}: authentication failed for user {self._user()}"
         elif state == _NO_DATABASE:
@@ -123,16 +124,16 @@ class PostgresStore:
         elif state == _LOCK_TIMEOUT:
             text = f"database {where} is locked by another writer (waited {self.busy_timeout:g} s)"
         elif state == _PERMISSION:
-            text = f"cannot use database {where}: {_first_line(_primary(original))}"
+            text = f"cannot use database {where}: {_first_line(message)}"
         elif state in _SERIALIZATION:
             text = f"database {where}: a concurrent change conflicted; nothing changed, try again"
         elif state in _SHUTDOWN or (
             isinstance(original, psycopg.OperationalError) and state is None
         ):
-            text = _connection_problem(where, _primary(original))
+            text = _connection_problem(where, message)
         else:
-            text = f"database {where}: {_first_line(_primary(original))}"
-        return self._scrub(text)
+            text = f"database {where}: {_first_line(message)}"
+        return text
 
     def _user(self) -> str:
         user = _sqlalchemy_url(self.url).username or os.environ.get("PGUSER")
@@ -143,9 +144,11 @@ class PostgresStore:
                 user = "?"
         return repr(user)
 
-    def _scrub(self, text: str) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, "***")
+    def _detail(self, text: str) -> str:
+        """What the server or libpq said, unless it holds a secret (then nothing of
+        it: even with the secret starred out, the rest could tell it)."""
+        if any(secret in text for secret in self._secrets):
+            return "(details withheld: they would show a password)"
         return text
 
     # -- opening ----------------------------------------------------------------------
@@ -164,13 +167,24 @@ class PostgresStore:
 
         url = _sqlalchemy_url(self.url)
         query = dict(url.query)
-        settings = f"-c TimeZone=UTC -c lock_timeout={int(self.busy_timeout * 1000)}"
+        # What taskcli's SQL relies on, whatever the server, database or role sets:
+        # UTC times in ISO form, a wait for the write lock bounded by the busy
+        # timeout, and no limit on a transaction left idle (a reader paging through
+        # a long listing holds one open).
+        settings = (
+            f"-c TimeZone=UTC -c DateStyle=ISO -c lock_timeout={int(self.busy_timeout * 1000)} "
+            "-c idle_in_transaction_session_timeout=0"
+        )
         options = query.pop("options", "")
         if isinstance(options, tuple):
             options = " ".join(options)
+        # libpq reads PGOPTIONS only when no options are given: taskcli gives some.
+        options = f"{os.environ.get('PGOPTIONS', '')} {options} {settings}".strip()
         connect_args: dict[str, Any] = {
-            "options": f"{options} {settings}".strip(),
+            "options": options,
             "application_name": query.pop("application_name", "taskcli"),
+            # Text goes both ways as UTF-8 (PGCLIENTENCODING must not change it).
+            "client_encoding": "utf8",
         }
         if "connect_timeout" not in query:
             # Whole seconds (libpq's unit), at least 2 (libpq's minimum): completion
@@ -185,6 +199,9 @@ class PostgresStore:
             connect_args=connect_args,
         )
         event.listen(engine, "begin", _begin)
+        if {"PGDATESTYLE", "PGTZ"} & set(os.environ):
+            # libpq sends these after the options above, which they would override.
+            event.listen(engine, "connect", _settings_again)
         return engine
 
     def open(self, write: bool, create: bool = True) -> Any:
@@ -198,7 +215,7 @@ class PostgresStore:
             if self._ready:
                 return self._engine
             with self._engine.connect() as connection:
-                version = _version(connection)
+                version = _version(connection, self.path)
             if version is None and (not write or not create):
                 return None
             if version != _head():
@@ -216,7 +233,7 @@ class PostgresStore:
         writing = self._engine.connect().execution_options(**{WRITE: True})
         try:
             with writing as connection, connection.begin():
-                version = _version(connection)
+                version = _version(connection, self.path)
                 _check_known(version, self.path)
                 if version != _head():
                     from taskcli.store.sqlite import upgrade
@@ -325,7 +342,7 @@ class PostgresStore:
     @staticmethod
     def tag_sets(session: Any) -> list[tuple[Any, int]]:
         rows = session.connection().exec_driver_sql(
-            "SELECT tags, sum(CASE WHEN done THEN 0 ELSE 1 END) FROM task "
+            "SELECT CAST(tags AS TEXT), sum(CASE WHEN done THEN 0 ELSE 1 END) FROM task "
             "WHERE tags != '[]' GROUP BY tags"
         )
         return [(tags, pending) for tags, pending in rows]
@@ -366,6 +383,12 @@ def _driver_cursor(session: Any) -> Iterator[Any]:
         cursor.close()
 
 
+def _settings_again(driver_connection: Any, record: Any) -> None:
+    with driver_connection.cursor() as cursor:
+        cursor.execute("SET DateStyle = ISO; SET TimeZone = UTC")
+    driver_connection.commit()
+
+
 def _begin(connection: Any) -> None:
     # Writers take the database's write lock first (waiting at most lock_timeout).
     if connection.get_execution_options().get(WRITE):
@@ -378,25 +401,41 @@ def _head() -> str:
     return HEAD
 
 
-def _version(connection: Any) -> str | None:
+# Where the search path finds a table of this name first (its position in the path),
+# as unqualified names in taskcli's SQL will find it.
+_FOUND_AT = (
+    "(SELECT array_position(current_schemas(false), n.nspname) FROM pg_catalog.pg_class c "
+    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = '{name}' "
+    "AND c.relkind IN ('r', 'p') AND n.nspname = ANY (current_schemas(false)) "
+    "ORDER BY 1 LIMIT 1)"
+)
+_IDENTIFY = (
+    "SELECT current_setting('server_encoding'), "
+    + _FOUND_AT.format(name="task")
+    + ", "
+    + _FOUND_AT.format(name="alembic_version")
+)
+
+
+def _version(connection: Any, where: str) -> str | None:
     """The schema revision of the database, None when it holds no taskcli schema;
-    refuses a database whose task table taskcli did not make."""
-    # One scan of the catalog, under one snapshot: two lookups could fall on either
-    # side of another client's commit of the schema, and see its task table only.
-    names = {
-        name
-        for (name,) in connection.exec_driver_sql(
-            "SELECT relname FROM pg_catalog.pg_class WHERE relnamespace = "
-            "(SELECT oid FROM pg_catalog.pg_namespace WHERE nspname = current_schema()) "
-            "AND relname IN ('task', 'alembic_version')"
+    refuses a database taskcli cannot use: not UTF-8, or a task table it did not make.
+    One statement, so one snapshot of the catalog: two lookups could fall on either
+    side of another client's commit of the schema, and see its task table only."""
+    encoding, task, version_table = connection.exec_driver_sql(_IDENTIFY).one()
+    if encoding.upper() not in ("UTF8", "UTF-8"):
+        raise StorageError(
+            f"database {where} stores text as {encoding}; taskcli needs a UTF8 database "
+            "(createdb --encoding UTF8)"
         )
-    }
-    has_version, has_task = "alembic_version" in names, "task" in names
-    if not has_version:
-        if has_task:
-            raise StorageError("the database holds a task table taskcli did not make")
+    if task is None and version_table is None:
         return None
-    return connection.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
+    if task is None or version_table != task:
+        raise StorageError(f"database {where} holds tables taskcli did not make")
+    version = connection.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
+    if version is None:
+        raise StorageError(f"database {where} is not a taskcli database (it has no schema version)")
+    return version
 
 
 def _check_known(version: str | None, where: str) -> None:
@@ -466,7 +505,6 @@ def _connection_problem(where: str, message: str) -> str:
         ("consuming input failed", _CLOSED),
         ("connection is lost", _CLOSED),
         ("connection is closed", _CLOSED),
-        ("ssl", "SSL negotiation failed"),
     ]
     for needle, reason in reasons:
         if needle in lowered:

@@ -61,9 +61,29 @@ def listed(column: Any) -> Any:
     would cost more than all the rest of a 100,000-task listing."""
     from sqlmodel.sql.sqltypes import UTCDateTime
 
-    if not isinstance(column.type, UTCDateTime):
-        return column
-    return listed_time(column).label(column.name)
+    if isinstance(column.type, UTCDateTime):
+        return listed_time(column).label(column.name)
+    if column.name in ("tags", "extra"):  # their stored JSON text, whatever the column holds
+        return as_text(column).label(column.name)
+    return column
+
+
+class as_text(FunctionElement):
+    """A text column as text, even where someone changed its type (jsonb)."""
+
+    type = String()
+    inherit_cache = True
+    name = "as_text"
+
+
+@compiles(as_text, "sqlite")
+def _as_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
+    return compiler.process(element.clauses, **kw)
+
+
+@compiles(as_text, "postgresql")
+def _as_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
+    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
 
 
 class stored_time_text(FunctionElement):
@@ -182,46 +202,37 @@ def _not_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
     return "false"
 
 
-class casefolded(FunctionElement):
-    """Text casefolded as Python's str.casefold() does it (PostgreSQL only: SQLite
-    calls Python). lower() then one translate() for what casefold maps to another
-    character; the few rows holding a character casefold expands (ß to ss) also get
-    a replace() for each such character."""
-
-    type = String()
-    inherit_cache = True
-    name = "casefolded"
-
-
-@compiles(casefolded, "postgresql")
-def _casefolded_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    from taskcli.store.casefold import EXPANSIONS, FOLD_FROM, FOLD_TO
-
-    text = (
-        f"translate(lower({compiler.process(element.clauses, **kw)}), '{FOLD_FROM}', '{FOLD_TO}')"
-    )
-    expanded = text
-    for short, long in EXPANSIONS.items():
-        expanded = f"replace({expanded}, '{short}', '{long}')"
-    return f"(CASE WHEN {text} ~ '[{''.join(EXPANSIONS)}]' THEN {expanded} ELSE {text} END)"
-
-
 def contains_search(column: Any, needle: str, dialect: str) -> Any:
     """Whether `column` contains `needle`, ignoring case.
 
     On SQLite, ASCII text (nearly all) is matched by its own LIKE, whose
     case-insensitivity is casefolding for ASCII; any other text by Python's casefold,
     which SQLite lacks. LIKE's wildcards in the text are escaped: it is matched
-    literally. On PostgreSQL, the text is casefolded by the database (`casefolded`)."""
+    literally.
+
+    On PostgreSQL (whose lower() depends on the database's locale) this is a
+    superset: ASCII text matched exactly (its ASCII letters lowered), and every
+    text that is not ASCII, for the caller to decide with casefold
+    (`matches_search`)."""
     folded = needle.casefold()
     if dialect == "postgresql":
-        return position(casefolded(column), literal(folded, String)) > 0
+        ascii_only = func.octet_length(column) == func.char_length(column)
+        if not folded.isascii():  # ASCII text casefolds to ASCII: it cannot match
+            return ~ascii_only
+        lowered = func.translate(column, _ASCII_UPPER, _ASCII_UPPER.lower())
+        return or_(and_(ascii_only, position(lowered, literal(folded, String)) > 0), ~ascii_only)
     by_python = getattr(func, SEARCH_FUNCTION)(column, folded)
     if len(folded.encode("utf-8", "surrogatepass")) > _LIKE_LIMIT:
         return by_python  # longer than SQLite allows a LIKE pattern to be
     ascii_only = func.length(column) == func.length(cast(column, LargeBinary))
     by_like = and_(ascii_only, column.contains(folded, autoescape=True))
     return or_(by_like, and_(~ascii_only, by_python))
+
+
+def matches_search(needle: str, *texts: str | None) -> bool:
+    """Whether any of the texts contains `needle`, ignoring case (casefold)."""
+    folded = needle.casefold()
+    return any(text is not None and folded in text.casefold() for text in texts)
 
 
 # -- raw SQL ---------------------------------------------------------------------------

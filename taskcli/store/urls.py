@@ -1,50 +1,96 @@
-"""Database URLs as taskcli shows them: never with the password."""
+"""Database URLs as taskcli shows them: never with the password.
+
+A URL is read by the same parser the connection uses (SQLAlchemy's make_url), and
+shown rebuilt from its parts, with the password, any `password`/`sslpassword`
+parameter and anything a parser could mistake for a host after a second `@` as
+***. A URL the parser cannot read is shown as its scheme alone.
+"""
 
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from typing import Any
 
-# The password of a URL's user part (`scheme://user:password@host`), and the value
-# of a `password=` parameter.
-_USER_PASSWORD = re.compile(r"(://[^/@:?#]*:)([^/@?#]*)@")
-_PARAMETER = re.compile(r"(?i)([?&]password=)([^&#]*)")
+# Anything that starts like a URL (`scheme:/`, a scheme of two characters or more:
+# `C:/` is a Windows path).
+_LOOKS_LIKE_URL = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]+):/")
+# Query parameters libpq reads as secrets.
+_SECRET_PARAMETERS = {"password", "sslpassword"}
+HIDDEN = "***"
+
+
+def looks_like_url(value: object) -> bool:
+    return isinstance(value, str) and _LOOKS_LIKE_URL.match(value) is not None
+
+
+def _parsed(url: str) -> Any:
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url.split("://", 1)[0].strip().lower() + "://" + url.split("://", 1)[1])
+    except Exception:  # ArgumentError, ValueError, IndexError: not a URL it can read
+        return None
 
 
 def display_url(url: str) -> str:
-    """The URL with its password (in the user part or a `password=` parameter)
-    replaced by ***."""
-    shown = _USER_PASSWORD.sub(r"\1***@", url, count=1)
-    return _PARAMETER.sub(r"\1***", shown)
+    """The URL with every secret in it replaced by ***."""
+    from urllib.parse import quote, urlencode
+
+    match = _LOOKS_LIKE_URL.match(url)
+    scheme = match.group(1) if match else "?"
+    parsed = _parsed(url) if "://" in url else None
+    if parsed is None:
+        return f"{scheme}://{HIDDEN}"
+    user = "" if parsed.username is None else quote(parsed.username, safe="")
+    if parsed.password is not None:
+        user += ":" + HIDDEN
+    host = parsed.host or ""
+    if "@" in host:  # `user:pa@ss@host`: the parser took part of the password for the host
+        host = HIDDEN + "@" + host.rpartition("@")[2]
+    shown = f"{scheme}://" + (f"{user}@" if user else "") + host
+    if parsed.port is not None:
+        shown += f":{parsed.port}"
+    shown += "/" + (parsed.database or "")
+    if parsed.query:
+        pairs = []
+        for key, values in parsed.query.items():
+            for value in values if isinstance(values, tuple) else (values,):
+                secret = key.lower() in _SECRET_PARAMETERS
+                pairs.append((key, HIDDEN if secret else value))
+        shown += "?" + urlencode(pairs, safe="/*")
+    return shown
 
 
 def shown(location: object) -> str:
-    """A database location as taskcli shows it: a path as it is, a URL without its
-    password."""
-    from taskcli.store import is_url
-
-    return display_url(location) if is_url(location) else str(location)
+    """A database location as taskcli shows it: a path as it is, a URL (or anything
+    that starts like one) without its secrets."""
+    return display_url(location) if looks_like_url(location) else str(location)  # type: ignore[arg-type]
 
 
 def hide_passwords(arguments: tuple[str, ...]) -> tuple[str, ...]:
-    """A command line with the password of every database URL in it (`--db URL`,
-    `--db=URL`) hidden, as the history records it."""
-    from taskcli.store import is_url
+    """A command line with every database URL in it (`--db URL`, `--db=URL`) shown
+    without its secrets, as the history records it."""
+    hidden = []
+    for argument in arguments:
+        if looks_like_url(argument):
+            argument = display_url(argument)
+        elif argument.startswith("--db=") and looks_like_url(argument[5:]):
+            argument = "--db=" + display_url(argument[5:])
+        hidden.append(argument)
+    return tuple(hidden)
 
-    return tuple(
-        display_url(argument)
-        if is_url(argument) or (argument.startswith("--db=") and is_url(argument[5:]))
-        else argument
-        for argument in arguments
-    )
 
-
-def password(url: str) -> str | None:
-    match = _USER_PASSWORD.search(url)
-    found = match.group(2) if match else None
-    parameter = _PARAMETER.search(url)
-    if parameter:
-        found = found or parameter.group(2)
-    if found:
-        return unquote(found) or None
-    return None
+def secrets(url: str) -> list[str]:
+    """The secrets a URL holds (its password, secret parameters): what errors must
+    never show."""
+    parsed = _parsed(url)
+    if parsed is None:
+        return []
+    found = [parsed.password] if parsed.password else []
+    host = parsed.host or ""
+    if "@" in host:
+        found.append(host.rpartition("@")[0])
+    for key, values in parsed.query.items():
+        if key.lower() in _SECRET_PARAMETERS:
+            found += [value for value in (values if isinstance(values, tuple) else (values,))]
+    return [secret for secret in found if secret]
