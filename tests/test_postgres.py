@@ -531,3 +531,29 @@ def test_a_column_whose_type_was_changed_is_no_internal_error(url):
     for args in (["list"], ["tags"], ["list", "--sort", "title", "--json"]):
         result = tasks("--db", url, *args)
         assert result.returncode in (0, 3) and b"internal error" not in result.stderr, args
+
+
+# -- what a second attack found ------------------------------------------------------------
+
+
+def test_odd_urls_are_one_line_errors_or_work(pg_server, url, tmp_path):
+    assert "host name is not valid" in one_error(tasks("--db", "postgresql://u:pw@a..b/t", "list"))
+    assert "several hosts" in one_error(tasks("--db", "postgresql://u@h1:1,h2:2/d", "list"), 2)
+    for typo in ("postgres:u:s3cret@h/d", "postgresql//u:s3cret@h/d"):
+        result = subprocess.run([str(TASKS), "--db", typo, "add", "x"], capture_output=True,
+                                cwd=tmp_path, timeout=60)  # fmt: skip
+        assert "s3cret" not in one_error(result, 2)
+        assert list(tmp_path.iterdir()) == []
+    assert tasks("--db", f"  {url} ", "add", "spaced").returncode == 0
+    shown = tasks("--db", "postgresql://u:s3cret@[::1]:1/d", "path").stdout
+    assert shown == b"postgresql://u:***@[::1]:1/d\n"
+
+
+def test_a_view_named_task_or_an_empty_search_path_is_refused(pg_server, url):
+    tasks("--db", url, "add", "real")
+    sql(url, "CREATE SCHEMA shadow", "CREATE VIEW shadow.task AS SELECT * FROM public.task "
+             "WHERE title LIKE 'zzz%'")  # fmt: skip
+    shadowed = url + "&options=-c%20search_path%3Dshadow,public"
+    assert "did not make" in one_error(tasks("--db", shadowed, "list"))
+    empty = url + "&options=-c%20search_path%3D"
+    assert "search path names no schema" in one_error(tasks("--db", empty, "list"))

@@ -89,7 +89,7 @@ class TasksGroup(_Help, TyperGroup):
 
         # As the history will show it: never with a database password.
         line = tuple(sys.argv[1:] if args is None else args)
-        if any("://" in arg for arg in line):
+        if any(":" in arg or "//" in arg for arg in line):
             from taskcli.store.urls import hide_passwords
 
             line = hide_passwords(line)

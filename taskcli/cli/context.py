@@ -31,6 +31,8 @@ def db_location(value: str) -> Path | str:
     from taskcli.store import is_url
     from taskcli.store.urls import display_url, looks_like_url
 
+    if is_url(value.strip()):
+        value = value.strip()  # a URL holds no spaces at its ends: pasted ones may
     if is_url(value) or looks_like_url(value):
         from taskcli.errors import InvalidInput
 

@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import nullcontext
 from datetime import tzinfo
 from functools import partial
+from itertools import islice
 from os import PathLike
 from typing import Any
 
@@ -125,6 +126,28 @@ class Listing:
     def attributes(self) -> set[str]:
         """Which of ATTRIBUTES some task of the listing has (one query, made if asked)."""
         return self._attributes()
+
+
+class _HeldListing(Listing):
+    """A listing whose attributes are those of its rows: asking for them reads the
+    rows (and keeps them) first."""
+
+    def __init__(self, rows: Iterator[TaskRow], highest_id: Callable[[], int]) -> None:
+        super().__init__(rows, highest_id, self._present)
+        self._held: list[TaskRow] | None = None
+
+    def __iter__(self) -> Iterator[TaskRow]:
+        return iter(self._held) if self._held is not None else self._rows
+
+    def _present(self) -> set[str]:
+        if self._held is None:
+            self._held = list(self._rows)
+        return {
+            name
+            for name in ATTRIBUTES
+            for index in (PUBLIC_FIELDS.index(name),)
+            if any(row[index] not in (None, "[]") for row in self._held)
+        }
 
 
 class TaskService:
@@ -309,23 +332,18 @@ class TaskService:
 
     def _searched(self, engine: Engine, statement: Any, query: TaskQuery) -> Listing:
         """A search where the database selects a superset (PostgreSQL): the rows it
-        gives are decided by casefold here, then the offset and limit are applied.
-        Held in memory: the attributes a table shows are those of the rows found."""
+        gives are decided by casefold here, then the offset and limit are applied,
+        as they stream. A table, which needs the attributes of the rows found before
+        it shows any, makes the listing read them all first (holding only those found)."""
         needle = query.search or ""
-        rows = [
+        found = (
             row
             for row in self.store.stream(engine, statement, _as_task_row)
             if matches_search(needle, row[_TITLE], row[_DESCRIPTION])
-        ]
+        )
         start = query.offset or 0
-        rows = rows[start : None if query.limit is None else start + query.limit]
-        present = {
-            name
-            for name in ATTRIBUTES
-            for index in (PUBLIC_FIELDS.index(name),)
-            if any(row[index] not in (None, "[]") for row in rows)
-        }
-        return Listing(iter(rows), partial(self._highest_id, engine), lambda: present)
+        rows = islice(found, start, None if query.limit is None else start + query.limit)
+        return _HeldListing(rows, partial(self._highest_id, engine))
 
     def next_tasks(self, limit: int) -> Listing:
         """Pending tasks in the order `tasks next` shows them (NEXT_ORDER)."""

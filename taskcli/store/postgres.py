@@ -20,6 +20,7 @@ import itertools
 import logging
 import os
 import re
+import time
 import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
@@ -57,7 +58,12 @@ def _sqlalchemy_url(url: str) -> Any:
     try:
         parsed = make_url(f"postgresql+psycopg://{rest}")
     except Exception as error:  # ArgumentError, ValueError: a URL it cannot read
-        raise StorageError(f"{display_url(url)} is not a database URL taskcli can read") from error
+        from taskcli.errors import InvalidInput
+
+        raise InvalidInput(
+            f"{display_url(url)} is not a database URL taskcli can read (several hosts: "
+            "?host=h1:5432&host=h2:5433)"
+        ) from error
     del scheme
     return parsed
 
@@ -95,6 +101,9 @@ class PostgresStore:
             yield
         except ImportError as error:
             raise StorageError(INSTALL_HINT) from error
+        except UnicodeError as error:  # libpq's host name check (idna), before connecting
+            message = f"cannot connect to {self.path}: the host name is not valid"
+            raise StorageError(message) from error
         except Exception as error:
             message = self._describe(error)
             if message is None:
@@ -401,36 +410,42 @@ def _head() -> str:
     return HEAD
 
 
-# Where the search path finds a table of this name first (its position in the path),
-# as unqualified names in taskcli's SQL will find it.
-_FOUND_AT = (
-    "(SELECT array_position(current_schemas(false), n.nspname) FROM pg_catalog.pg_class c "
-    "JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = '{name}' "
-    "AND c.relkind IN ('r', 'p') AND n.nspname = ANY (current_schemas(false)) "
-    "ORDER BY 1 LIMIT 1)"
+# How unqualified names in taskcli's SQL resolve (to_regclass follows the search
+# path as they do, pg_temp and views included): each name's schema and kind.
+_RESOLVED = (
+    "(SELECT c.relnamespace::text || ':' || c.relkind::text FROM pg_catalog.pg_class c "
+    "WHERE c.oid = to_regclass('{name}'))"
 )
 _IDENTIFY = (
-    "SELECT current_setting('server_encoding'), "
-    + _FOUND_AT.format(name="task")
+    "SELECT current_setting('server_encoding'), coalesce(cardinality(current_schemas(false)), 0), "
+    + _RESOLVED.format(name="task")
     + ", "
-    + _FOUND_AT.format(name="alembic_version")
+    + _RESOLVED.format(name="alembic_version")
 )
 
 
 def _version(connection: Any, where: str) -> str | None:
     """The schema revision of the database, None when it holds no taskcli schema;
-    refuses a database taskcli cannot use: not UTF-8, or a task table it did not make.
-    One statement, so one snapshot of the catalog: two lookups could fall on either
-    side of another client's commit of the schema, and see its task table only."""
-    encoding, task, version_table = connection.exec_driver_sql(_IDENTIFY).one()
+    refuses a database taskcli cannot use: not UTF-8, no schema in its search path,
+    or a task table (or view) it did not make. A client committing the schema
+    between the two lookups could show one table without the other: looked again."""
+    for attempt in range(5):
+        encoding, schemas, task, version_table = connection.exec_driver_sql(_IDENTIFY).one()
+        if (task is None) == (version_table is None) or attempt == 4:
+            break
+        time.sleep(0.02)
     if encoding.upper() not in ("UTF8", "UTF-8"):
         raise StorageError(
             f"database {where} stores text as {encoding}; taskcli needs a UTF8 database "
             "(createdb --encoding UTF8)"
         )
+    if not schemas:
+        raise StorageError(f"database {where}: the search path names no schema taskcli can use")
     if task is None and version_table is None:
         return None
-    if task is None or version_table != task:
+    tables = (task or "").endswith(":r") or (task or "").endswith(":p")
+    same = task is not None and version_table is not None
+    if not (tables and same and task.split(":")[0] == version_table.split(":")[0]):
         raise StorageError(f"database {where} holds tables taskcli did not make")
     version = connection.exec_driver_sql("SELECT max(version_num) FROM alembic_version").scalar()
     if version is None:

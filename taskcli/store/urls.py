@@ -12,8 +12,11 @@ import re
 from typing import Any
 
 # Anything that starts like a URL (`scheme:/`, a scheme of two characters or more:
-# `C:/` is a Windows path).
-_LOOKS_LIKE_URL = re.compile(r"\s*([A-Za-z][A-Za-z0-9+.-]+):/")
+# `C:/` is a Windows path), or like a PostgreSQL URL mistyped (`postgres:user:…`,
+# `postgresql//…`).
+_LOOKS_LIKE_URL = re.compile(
+    r"\s*(?:([A-Za-z][A-Za-z0-9+.-]+):/|((?i:postgres)[A-Za-z0-9+.-]*)(?::|//|:\\\\))"
+)
 # Query parameters libpq reads as secrets.
 _SECRET_PARAMETERS = {"password", "sslpassword"}
 HIDDEN = "***"
@@ -37,7 +40,7 @@ def display_url(url: str) -> str:
     from urllib.parse import quote, urlencode
 
     match = _LOOKS_LIKE_URL.match(url)
-    scheme = match.group(1) if match else "?"
+    scheme = (match.group(1) or match.group(2)) if match else "?"
     parsed = _parsed(url) if "://" in url else None
     if parsed is None:
         return f"{scheme}://{HIDDEN}"
@@ -47,6 +50,8 @@ def display_url(url: str) -> str:
     host = parsed.host or ""
     if "@" in host:  # `user:pa@ss@host`: the parser took part of the password for the host
         host = HIDDEN + "@" + host.rpartition("@")[2]
+    if ":" in host:  # IPv6
+        host = f"[{host}]"
     shown = f"{scheme}://" + (f"{user}@" if user else "") + host
     if parsed.port is not None:
         shown += f":{parsed.port}"
