@@ -975,11 +975,12 @@ class Bench:
 
         sqlite_env = self.with_server(self.tasks_env(self.root / "pg-vs.db"))
         pg_env = self.with_server({**self.base_env, "TASKS_DB": database()})
-        for env in (sqlite_env, pg_env):
-            run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(100)), self.root)
         # Started as a PostgreSQL user's server starts (TASKS_DB a URL: it loads the
         # driver before it forks); the SQLite rows go through the same server.
+        self.server_stopped(pg_env)
         self.server_running(pg_env)
+        for env in (sqlite_env, pg_env):
+            run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(100)), self.root)
         runs = self.runs * 2
         for scenario, argv in (
             ("add", lambda n: ["add", "Benchmark add"]),
