@@ -16,12 +16,14 @@ they are the CLI's objects byte for byte.
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
@@ -280,7 +282,27 @@ def _routes(app: FastAPI) -> None:
         return {"status": "ok"}
 
 
+def _json_safe(value: Any) -> Any:
+    """An error's detail made writable as JSON whatever a client sent: numbers
+    JSON has no form for (1e999 reads as infinity) as text, lone surrogates
+    (from \\ud800 escapes) as visible escapes."""
+    if isinstance(value, dict):
+        return {str(key): _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, str):
+        return value.encode("utf-8", "backslashreplace").decode("utf-8")
+    return value
+
+
 def _errors(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    def validation(request: Request, error: RequestValidationError) -> JSONResponse:
+        detail = _json_safe(jsonable_encoder(error.errors()))
+        return JSONResponse({"detail": detail}, status_code=422)
+
     @app.exception_handler(TaskNotFound)
     def not_found(request: Request, error: TaskNotFound) -> JSONResponse:
         return JSONResponse(NOT_FOUND, status_code=404)

@@ -37,14 +37,14 @@ TAGS_MAX = 100
 _CONFIG = ConfigDict(extra="forbid", strict=True)
 
 
-def _rule(clean: Callable[[Any], Any]) -> Callable[[Any], Any]:
+def _rule(clean: Callable[[Any], Any], kind: type = str) -> Callable[[Any], Any]:
     """A pydantic validator from one of the CLI's rules: its InvalidInput becomes a
-    ValueError, which FastAPI reports as a 422 naming the field. A value of another
-    type is left to the type check."""
+    ValueError, which FastAPI reports as a 422 naming the field. A value that is
+    not of `kind` is left to the type check that follows."""
 
     def check(value: Any) -> Any:
-        if not isinstance(value, str | list):
-            return value  # the type check that follows refuses it
+        if not isinstance(value, kind):
+            return value
         try:
             return clean(value)
         except InvalidInput as error:
@@ -88,7 +88,7 @@ class TaskIn(TaskBase):
     _title = field_validator("title", mode="before")(_rule(clean_title))
     _description = field_validator("description", mode="before")(_rule(_description))
     _priority = field_validator("priority")(_rule(_priority))
-    _tags = field_validator("tags")(_rule(clean_tags))
+    _tags = field_validator("tags")(_rule(clean_tags, list))
     _project = field_validator("project")(_rule(clean_project))
 
 
