@@ -26,6 +26,7 @@ from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel
 
 from taskcli import __version__
 from taskcli.api.guard import BearerToken, BodyLimit, Edge, storage_response
@@ -46,6 +47,28 @@ LIST_LIMIT_DEFAULT = 50
 NEWEST_FIRST = (SortKey("id", descending=True),)
 NOT_FOUND = {"detail": "Task not found"}
 JSON = "application/json"
+
+
+class Detail(BaseModel):
+    """An error that is not about one field: `{"detail": "..."}`, one line."""
+
+    detail: str
+
+
+def _detail(description: str) -> dict[str, Any]:
+    return {"description": description, "model": Detail}
+
+
+# What any request may get besides its route's own answers (and FastAPI's 422).
+_RESPONSES: dict[int | str, dict[str, Any]] = {
+    408: _detail("The request body did not arrive within 30 seconds"),
+    413: _detail("The request body is over 1 MiB"),
+    500: _detail("A task damaged by another program, or a bug"),
+    503: _detail("The database is locked by another process (Retry-After) or cannot be used"),
+}
+_UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
+    401: _detail("No `Authorization: Bearer <token>`, or not the server's token"),
+}
 
 _STORE_LOCK = threading.Lock()
 _WRITE_LOCK = threading.Lock()
@@ -137,6 +160,7 @@ def create_app(
     <token>`; `cors_origins` may call it from those web origins; `log` is given
     one line per request (and one per error a client cannot cause)."""
     app = FastAPI(
+        responses=_RESPONSES | (_UNAUTHORIZED if token is not None else {}),
         title="Tasks API",
         version=__version__,
         description="The tasks of `tasks`, the command-line task manager, over HTTP: "

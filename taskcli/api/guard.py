@@ -123,7 +123,8 @@ class BearerToken:
 class BodyLimit:
     """Reads the request body before the routes do, at most BODY_LIMIT bytes
     within BODY_TIMEOUT seconds: 413 for more (announced or counted, chunked
-    bodies included), 408 for too slow; the routes get the body read."""
+    bodies included), 408 for too slow, 422 for a body that is not UTF-8 (so not
+    JSON); the routes get the body read."""
 
     def __init__(self, app: App, limit: int = BODY_LIMIT, timeout: float = BODY_TIMEOUT) -> None:
         self.app, self.limit, self.timeout = app, limit, timeout
@@ -155,12 +156,28 @@ class BodyLimit:
         except TimeoutError:
             await _reply(send, 408, "the request body did not arrive in time")
             return
-        whole: list[Message] = [{"type": "http.request", "body": b"".join(chunks)}]
+        body = b"".join(chunks)
+        if body and not _utf8(body):
+            # JSON is UTF-8 (RFC 8259): anything else is malformed JSON, a 422 in
+            # FastAPI's shape, as for any other JSON that cannot be read.
+            error = {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error"}
+            error["input"], error["ctx"] = {}, {"error": "the body is not UTF-8"}
+            await _reply(send, 422, [error])
+            return
+        whole: list[Message] = [{"type": "http.request", "body": body}]
 
         async def replay() -> Message:
             return whole.pop() if whole else await receive()
 
         await self.app(scope, replay, send)
+
+
+def _utf8(body: bytes) -> bool:
+    try:
+        body.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _is_locked(error: BaseException) -> bool:
