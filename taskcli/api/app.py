@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from taskcli import __version__
 from taskcli.api.guard import BearerToken, BodyLimit, Edge, storage_response
 from taskcli.api.models import TaskIn, TaskPatch
-from taskcli.cli.context import AppContext, history_size
+from taskcli.cli.context import AppContext
 from taskcli.domain.models import TaskCreate, TaskRead, TaskUpdate
 from taskcli.domain.query import NO_PRIORITY, SortKey, Status, TaskQuery, parse_sort
 from taskcli.errors import InvalidInput, StorageError, TaskNotFound
@@ -97,7 +97,7 @@ class Api:
             # opened for reading would be reopened by the first write, under
             # another request's feet.
             shared.store.open(write=True)
-        log = OperationLog(self.line, getattr(shared.log, "keep", None) or history_size())
+        log = OperationLog(self.line, shared.log.keep)
         return TaskService(shared.store, clock=self.context.clock, log=log)
 
     @contextmanager
@@ -144,8 +144,12 @@ def _bound(api: Api, name: str, text: str, after: bool) -> Any:
     due = _due(api, ("query", name), text)
     if due.day is None or after:
         return due.at
-    start = datetime.combine(due.day, time(0), tzinfo=api.context.local_zone())
-    return _parsed(("query", name), start, lambda s: s.astimezone(timezone.utc))
+    try:
+        start = datetime.combine(due.day, time(0), tzinfo=api.context.local_zone())
+        return start.astimezone(timezone.utc)
+    except OverflowError:
+        error = ValueError(f"{text!r} is out of range: dates must be in the years 1 to 9999")
+        raise invalid(("query", name), error, text) from None
 
 
 def create_app(
