@@ -572,3 +572,43 @@ def test_the_base_install_never_imports_the_api():
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"[" * 100_000 + b"]" * 100_000, b'{"title": ' + b"9" * 5000 + b"}"],
+    ids=["nested too deeply", "a number too long"],
+)
+def test_json_python_cannot_read_is_malformed_json_too(client, content):
+    response = client.post("/tasks", content=content, headers={"content-type": "application/json"})
+    assert error_fields(response) == [("body", 0)]
+    assert response.json()["detail"][0]["type"] == "json_invalid"
+
+
+def test_a_trailing_slash_is_another_path_not_a_redirect(client):
+    add(client, "x")
+    for path in ("/tasks/", "/tasks/1/", "/healthz/"):
+        response = client.get(path, follow_redirects=False)
+        assert response.status_code == 404, path
+
+
+def test_a_body_that_never_arrives_is_408():
+    import asyncio
+
+    from taskcli.api.guard import BodyLimit
+
+    sent: list[dict] = []
+
+    async def never(*args):
+        raise AssertionError("the app must not run")
+
+    async def receive():
+        await asyncio.sleep(3600)
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "headers": [(b"content-length", b"10")]}
+    asyncio.run(BodyLimit(never, timeout=0.01)(scope, receive, send))
+    assert sent[0]["status"] == 408
+    assert json.loads(sent[1]["body"]) == {"detail": "the request body did not arrive in time"}

@@ -24,9 +24,11 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Path, Query, Request, Response
 from fastapi.encoders import jsonable_encoder
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskcli import __version__
 from taskcli.api.guard import BearerToken, BodyLimit, Edge, storage_response
@@ -170,6 +172,8 @@ def create_app(
         description="The tasks of `tasks`, the command-line task manager, over HTTP: "
         "the same database, the same rules, the same JSON objects as `tasks --json`.",
     )
+    # /tasks/ is not /tasks: a 404, not a redirect.
+    app.router.redirect_slashes = False
     app.state.context = app_context or AppContext()
     app.state.log = log
     _routes(app)
@@ -326,6 +330,17 @@ def _json_safe(value: Any) -> Any:
 
 
 def _errors(app: FastAPI) -> None:
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, error: StarletteHTTPException) -> Response:
+        if error.status_code == 400 and isinstance(error.__cause__, ValueError | RecursionError):
+            # JSON that Python cannot read (nested too deeply, a number over 4,300
+            # digits): malformed JSON like any other, not FastAPI's bare 400.
+            why = {"error": "nested too deeply or a number too long"}
+            detail = {"type": "json_invalid", "loc": ["body", 0], "msg": "JSON decode error"}
+            detail |= {"input": {}, "ctx": why}
+            return JSONResponse({"detail": [detail]}, status_code=422)
+        return await http_exception_handler(request, error)
+
     @app.exception_handler(RequestValidationError)
     def validation(request: Request, error: RequestValidationError) -> JSONResponse:
         detail = _json_safe(jsonable_encoder(error.errors()))
