@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import socket
 import stat
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -14,6 +12,9 @@ from taskcli import render
 from taskcli.cli.app import TasksCommand, app
 from taskcli.cli.params import app_context
 from taskcli.errors import ExitCode, HandBack, InvalidInput, NotInstalled, TaskCliError
+
+if TYPE_CHECKING:
+    import socket
 
 TOKEN_ENV = "TASKS_API_TOKEN"
 TOKEN_MIN = 16
@@ -137,6 +138,8 @@ def _token(path: str | None) -> str | None:
 
 def _listen(host: str, port: int) -> socket.socket:
     """A socket listening on host:port (the first address the host has)."""
+    import socket  # here: every other command would pay for importing it
+
     try:
         family, kind, proto, _name, address = socket.getaddrinfo(
             host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
@@ -159,6 +162,8 @@ def _reason(error: BaseException) -> str:
 
 
 def _is_loopback(address: str) -> bool:
+    import ipaddress
+
     try:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:
