@@ -94,11 +94,13 @@ def test_the_issue_walkthrough_cli_and_api_see_each_other(served, db_path):
         assert client.get("/tasks/2").json()["done"] is True
         assert client.get("/docs").status_code == 200
         assert client.get("/healthz").json() == {"status": "ok"}
+        rebound = client.get("/tasks", headers={"Host": "evil.example"})  # DNS rebinding
+        assert rebound.status_code == 400
     assert server.stop() == 130
     log = server.text()
     assert "Traceback" not in log and log.rstrip().endswith("Stopped.")
     requests = [line for line in log.splitlines() if line.startswith("127.0.0.1:")]
-    assert len(requests) == 5, log
+    assert len(requests) == 6, log
     assert '"POST /tasks" 201' in requests[0] and '"GET /tasks?done=false" 200' in requests[1]
     assert server.out.read_bytes() == b""  # stdout stays empty
 
@@ -173,6 +175,9 @@ def test_off_loopback_it_needs_the_token_and_never_shows_it(served, tmp_path):
     assert httpx.get(url + "/tasks", headers={"Authorization": "Bearer nope"}).status_code == 401
     ok = httpx.get(url + "/tasks", headers={"Authorization": f"Bearer {TOKEN}"})
     assert ok.status_code == 200
+    # Off loopback, with a token, any name reaches it (a LAN address, a host name).
+    named = {"Authorization": f"Bearer {TOKEN}", "Host": "tasks.lan:8000"}
+    assert httpx.get(url + "/tasks", headers=named).status_code == 200
     server.stop()
     assert TOKEN not in server.text()
     assert "every request needs the token" in server.text()

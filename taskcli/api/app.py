@@ -31,7 +31,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskcli import __version__
-from taskcli.api.guard import BearerToken, BodyLimit, Edge, storage_response
+from taskcli.api.guard import BearerToken, BodyLimit, Edge, LoopbackHost, storage_response
 from taskcli.api.models import TaskIn, TaskPatch
 from taskcli.cli.context import AppContext
 from taskcli.domain.models import TaskCreate, TaskRead, TaskUpdate
@@ -67,6 +67,9 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     413: _detail("The request body is over 1 MiB"),
     500: _detail("A task damaged by another program, or a bug"),
     503: _detail("The database is locked by another process (Retry-After) or cannot be used"),
+}
+_MISDIRECTED: dict[int | str, dict[str, Any]] = {
+    400: _detail("Addressed to a name other than the loopback names it answers to"),
 }
 _UNAUTHORIZED: dict[int | str, dict[str, Any]] = {
     401: _detail("No `Authorization: Bearer <token>`, or not the server's token"),
@@ -159,14 +162,17 @@ def create_app(
     *,
     token: str | None = None,
     cors_origins: list[str] | tuple[str, ...] = (),
+    hosts: list[str] | tuple[str, ...] | None = None,
     log: Callable[[str], None] | None = None,
 ) -> FastAPI:
     """The API over `app_context` (by default the CLI's: --db, else TASKS_DB, else
     the user data dir). With a `token`, every request needs `Authorization: Bearer
-    <token>`; `cors_origins` may call it from those web origins; `log` is given
-    one line per request (and one per error a client cannot cause)."""
+    <token>`; `cors_origins` may call it from those web origins; with `hosts`, it
+    answers only requests addressed to those names (guard.LoopbackHost); `log` is
+    given one line per request (and one per error a client cannot cause)."""
+    responses = _RESPONSES | (_UNAUTHORIZED if token is not None else {})
     app = FastAPI(
-        responses=_RESPONSES | (_UNAUTHORIZED if token is not None else {}),
+        responses=responses | (_MISDIRECTED if hosts is not None else {}),
         title="Tasks API",
         version=__version__,
         description="The tasks of `tasks`, the command-line task manager, over HTTP: "
@@ -179,10 +185,12 @@ def create_app(
     _routes(app)
     _errors(app)
     # Outermost last: the log and error edge, then CORS (whose preflight carries
-    # no token), the token, the body limit, and FastAPI.
+    # no token), the Host check, the token, the body limit, and FastAPI.
     app.add_middleware(BodyLimit)
     if token is not None:
         app.add_middleware(BearerToken, token=token)
+    if hosts is not None:
+        app.add_middleware(LoopbackHost, hosts=hosts)
     if cors_origins:
         from fastapi.middleware.cors import CORSMiddleware
 

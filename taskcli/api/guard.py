@@ -1,6 +1,7 @@
 """The API's edges, as plain ASGI middleware: one log line per request and no
-traceback for anyone (Edge), the bearer token (BearerToken), the body limit
-(BodyLimit), and what a storage error becomes (storage_response).
+traceback for anyone (Edge), the names it answers to without a token
+(LoopbackHost), the bearer token (BearerToken), the body limit (BodyLimit), and
+what a storage error becomes (storage_response).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import hmac
 import json
 import sqlite3
 import time
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 
 from starlette.requests import Request
@@ -93,6 +94,33 @@ class Edge:
             shown = shown[:_LOGGED_TARGET] + "..."
         outcome = str(status) if status else "-"  # the client went away first
         self.log(f'{who} "{scope["method"]} {shown}" {outcome} {seconds * 1000:.1f} ms')
+
+
+class LoopbackHost:
+    """Without a token the API trusts whoever can reach loopback, so it answers
+    only requests addressed to one of `hosts` (by the Host header, port aside):
+    a web page on an attacker's name that their DNS then points at 127.0.0.1 (DNS
+    rebinding) gets 400, never the tasks. Browsers always send Host; a request
+    without one (HTTP/1.0) cannot come from such a page and is let through."""
+
+    def __init__(self, app: App, hosts: Iterable[str]) -> None:
+        self.app, self.hosts = app, {host.lower() for host in hosts}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            header = next((v for k, v in scope["headers"] if k == b"host"), None)
+            if header is not None and _host_name(header) not in self.hosts:
+                await _reply(send, 400, "Invalid host header")
+                return
+        await self.app(scope, receive, send)
+
+
+def _host_name(header: bytes) -> str:
+    """The name in a Host header, without its port ('[::1]' for IPv6)."""
+    text = header.decode("latin-1").strip().lower()
+    if text.startswith("["):
+        return text.partition("]")[0] + "]"
+    return text.partition(":")[0]
 
 
 class BearerToken:

@@ -17,13 +17,14 @@ def run(
     context: AppContext,
     token: str | None,
     cors_origins: list[str],
+    hosts: list[str] | None,
     log: Callable[[str], None],
 ) -> None:
     """Serve until SIGINT or SIGTERM; uvicorn finishes the requests under way, then
     raises the signal again (SIGINT: KeyboardInterrupt, for the caller to end on)."""
     import uvicorn
 
-    app = create_app(context, token=token, cors_origins=cors_origins, log=log)
+    app = create_app(context, token=token, cors_origins=cors_origins, hosts=hosts, log=log)
     config = uvicorn.Config(
         app,
         lifespan="off",

@@ -92,7 +92,9 @@ def serve(
         from taskcli.api.server import run
 
         try:
-            run(sock, context, token, list(cors_origin or ()), render.log_line)
+            # Without a token, only requests addressed to a loopback name (no DNS rebinding).
+            hosts = None if token else _loopback_names(host, address)
+            run(sock, context, token, list(cors_origin or ()), hosts, render.log_line)
         except KeyboardInterrupt:
             render.log_line("Stopped.")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
@@ -102,31 +104,16 @@ def serve(
 
 
 def _token(path: str | None) -> str | None:
-    """The token from --token-file, else from the environment, else None."""
+    """The token from --token-file, else from the environment (set and not
+    empty), else None."""
     if path is None:
         text = os.environ.get(TOKEN_ENV)
-        if text is None:
+        if not text:
             return None
         source = TOKEN_ENV
     else:
         source = f"token file {path}"
-        try:
-            with open(path, "rb") as file:
-                status = os.fstat(file.fileno())
-                if not stat.S_ISREG(status.st_mode):
-                    raise InvalidInput(f"{source} is not a regular file")
-                if status.st_mode & 0o077:
-                    raise InvalidInput(
-                        f"{source} may be read by others (mode {stat.S_IMODE(status.st_mode):04o})"
-                        f": chmod 600 it"
-                    )
-                raw = file.read(4096)
-        except OSError as error:
-            raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
-        try:
-            text = raw.decode("ascii")
-        except UnicodeDecodeError:
-            raise InvalidInput(f"{source}: a token is printable ASCII") from None
+        text = _read_token_file(path, source)
     token = text.strip()
     if len(token) < TOKEN_MIN or not token.isascii() or not token.isprintable() or " " in token:
         raise InvalidInput(
@@ -134,6 +121,29 @@ def _token(path: str | None) -> str | None:
             "spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
         )
     return token
+
+
+def _read_token_file(path: str, source: str) -> str:
+    try:
+        # Without blocking: a FIFO would wait for a writer; it is refused below.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidInput(f"{source} is not a regular file")
+        if status.st_mode & 0o077:
+            mode = stat.S_IMODE(status.st_mode)
+            raise InvalidInput(f"{source} may be read by others (mode {mode:04o}): chmod 600 it")
+        try:
+            raw = file.read(4096)
+        except OSError as error:
+            raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{source}: a token is printable ASCII") from None
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -168,6 +178,11 @@ def _is_loopback(address: str) -> bool:
         return ipaddress.ip_address(address.split("%")[0]).is_loopback
     except ValueError:
         return False
+
+
+def _loopback_names(host: str, address: str) -> list[str]:
+    """The names a request to a loopback server may be addressed to."""
+    return ["localhost", "127.0.0.1", "[::1]", _url_host(host), _url_host(address)]
 
 
 def _url_host(address: str) -> str:
