@@ -1073,7 +1073,7 @@ def _request(method: str, target: str, body: bytes = b"") -> bytes:
     return head.encode() + b"\r\n" + body
 
 
-def run_api(folder: Path, tasks: Path) -> str:
+def run_api(folder: Path, tasks: Path, soak_seconds: float = API_SOAK_SECONDS) -> str:
     """Throughput and p99 of GET /tasks/{id} and POST /tasks at API_CLIENTS clients
     over loopback, one uvicorn worker, on SQLite; then a soak of mixed requests
     with the server's memory before and after. A markdown table and notes."""
@@ -1126,7 +1126,7 @@ def run_api(folder: Path, tasks: Path) -> str:
         soak = _Load(port)
         began = time.perf_counter()
         samples = []
-        for _ in range(int(API_SOAK_SECONDS // 10)):
+        for _ in range(max(1, int(soak_seconds // 10))):
             soak.run(mixed, 10.0)
             samples.append(_memory_kib(server.pid)[0])
         soak_elapsed = time.perf_counter() - began
@@ -1149,7 +1149,7 @@ def run_api(folder: Path, tasks: Path) -> str:
             if load.errors:
                 notes.append(f"{name}: first error {load.errors[0]}")
         notes.append(
-            f"Server memory over the {API_SOAK_SECONDS:.0f} s soak: RSS {rss_before / 1024:.1f} "
+            f"Server memory over the {soak_seconds:.0f} s soak: RSS {rss_before / 1024:.1f} "
             f"-> {rss_after / 1024:.1f} MiB, PSS {pss_before / 1024:.1f} -> "
             f"{pss_after / 1024:.1f} MiB (RSS every 10 s: "
             + ", ".join(f"{kib / 1024:.1f}" for kib in samples)
@@ -1188,6 +1188,13 @@ def main() -> int:
         type=int,
         metavar="N",
         help="tasks in the organized store (default 100000, quick 10000)",
+    )
+    parser.add_argument(
+        "--api-soak",
+        type=float,
+        default=API_SOAK_SECONDS,
+        metavar="SECONDS",
+        help=f"length of the api group's soak (default {API_SOAK_SECONDS:.0f})",
     )
     parser.add_argument(
         "--tasks",
@@ -1236,7 +1243,7 @@ def main() -> int:
                     bench.notes.append("The api group needs taskcli[api]: not measured.")
                 else:
                     print("HTTP API", file=sys.stderr)
-                    api_table = run_api(Path(folder), args.tasks)
+                    api_table = run_api(Path(folder), args.tasks, args.api_soak)
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
