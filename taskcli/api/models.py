@@ -53,14 +53,6 @@ def _rule(clean: Callable[[Any], Any], kind: type = str) -> Callable[[Any], Any]
     return check
 
 
-def _priority(value: str) -> str | None:
-    return clean_priority(value)
-
-
-def _description(value: str) -> str | None:
-    return clean_description(value)
-
-
 class TaskIn(TaskBase):
     """A new task (`POST /tasks`): a title, and optionally what `tasks add` takes."""
 
@@ -86,8 +78,8 @@ class TaskIn(TaskBase):
 
     # Before the limits are checked: a title is stripped first, as the CLI does.
     _title = field_validator("title", mode="before")(_rule(clean_title))
-    _description = field_validator("description", mode="before")(_rule(_description))
-    _priority = field_validator("priority")(_rule(_priority))
+    _description = field_validator("description", mode="before")(_rule(clean_description))
+    _priority = field_validator("priority")(_rule(clean_priority))
     _tags = field_validator("tags")(_rule(clean_tags, list))
     _project = field_validator("project")(_rule(clean_project))
 
@@ -103,5 +95,9 @@ class TaskPatch(TaskIn):
     # Not optional, yet not required: a field left out keeps its value, and
     # pydantic never validates a default, so only an explicit null is refused.
     title: str = Field(default=None, max_length=TITLE_MAX)  # type: ignore[assignment]
-    tags: list[str] = Field(default=None, max_length=TAGS_MAX)  # type: ignore[assignment]
-    done: bool = Field(default=None)  # type: ignore[assignment]
+    tags: list[str] = Field(
+        default=None,  # type: ignore[arg-type]
+        max_length=TAGS_MAX,
+        description="The task's tags from now on, replacing its own ([] clears them)",
+    )
+    done: bool = Field(default=None, description="Done (true) or not done (false)")  # type: ignore[assignment]
