@@ -1116,8 +1116,179 @@ def machine() -> str:
     )
 
 
+# -- the HTTP API (`--only api`) -------------------------------------------------------
+# A load generator of its own: asyncio over raw sockets (HTTP/1.1 keep-alive, one
+# connection per client), in this process, so that the client costs as little as
+# possible of the two cores the server shares with it.
+
+API_CLIENTS = 10
+API_SECONDS = 10.0  # per throughput scenario, after a warm-up
+API_SOAK_SECONDS = 60.0
+API_STORE = 1_000  # tasks in the store the API is measured on
+
+
+def _memory_kib(pid: int) -> tuple[int, int]:
+    """(RSS, PSS) of a process in KiB, from /proc."""
+    values = {}
+    for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+        name, _, rest = line.partition(":")
+        if name in ("Rss", "Pss"):
+            values[name] = int(rest.split()[0])
+    return values["Rss"], values["Pss"]
+
+
+class _Load:
+    """Requests from API_CLIENTS connections at once; latencies and errors."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.latencies: list[float] = []
+        self.errors: list[str] = []
+
+    async def _client(self, make, seconds: float, n: int) -> None:
+        import asyncio
+
+        reader, writer = await asyncio.open_connection("127.0.0.1", self.port)
+        deadline = time.perf_counter() + seconds
+        i = 0
+        try:
+            while time.perf_counter() < deadline:
+                request, expected = make(n, i)
+                i += 1
+                began = time.perf_counter()
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                status = int(head[9:12])
+                length = 0
+                for line in head.split(b"\r\n")[1:]:
+                    if line[:15].lower() == b"content-length:":
+                        length = int(line[15:])
+                body = await reader.readexactly(length) if length else b""
+                self.latencies.append(time.perf_counter() - began)
+                if status != expected:
+                    self.errors.append(f"{status} {body[:100]!r}")
+        finally:
+            writer.close()
+
+    def run(self, make, seconds: float) -> None:
+        import asyncio
+
+        async def all_clients() -> None:
+            await asyncio.gather(*(self._client(make, seconds, n) for n in range(API_CLIENTS)))
+
+        asyncio.run(all_clients())
+
+
+def _request(method: str, target: str, body: bytes = b"") -> bytes:
+    head = f"{method} {target} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+    if body:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+    return head.encode() + b"\r\n" + body
+
+
+def run_api(folder: Path, tasks: Path, soak_seconds: float = API_SOAK_SECONDS) -> str:
+    """Throughput and p99 of GET /tasks/{id} and POST /tasks at API_CLIENTS clients
+    over loopback, one uvicorn worker, on SQLite; then a soak of mixed requests
+    with the server's memory before and after. A markdown table and notes."""
+    import random
+    import re
+
+    env = {**os.environ, "HOME": str(folder / "api-home"), "TASKS_NO_SERVER": "1"}
+    database = folder / "api.db"
+    titles = "".join(f"Task number {n}\n" for n in range(API_STORE)).encode()
+    subprocess.run([str(tasks), "--db", str(database), "add", "-"], input=titles, env=env,
+                   check=True, capture_output=True)  # fmt: skip
+    log = folder / "api-serve.log"
+    with open(log, "wb") as stderr:
+        server = subprocess.Popen(
+            [str(tasks), "--db", str(database), "serve", "--port", "0"],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=stderr, env=env,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (found := re.search(r"http://127\.0\.0\.1:(\d+)", log.read_text())):
+            if server.poll() is not None or time.monotonic() > deadline:
+                raise Failed(f"tasks serve did not start: {log.read_text()[-500:]}")
+            time.sleep(0.05)
+        port = int(found.group(1))
+        rng = random.Random(ORGANIZED_SEED)
+        get = lambda n, i: (_request("GET", f"/tasks/{rng.randrange(1, API_STORE + 1)}"), 200)  # noqa: E731
+        post = lambda n, i: (_request("POST", "/tasks", b'{"title": "Posted %d %d"}' % (n, i)), 201)  # noqa: E731
+
+        def mixed(n: int, i: int) -> tuple[bytes, int]:
+            kind = i % 20
+            task_id = rng.randrange(1, API_STORE + 1)
+            if kind == 0:
+                return post(n, i)
+            if kind == 1:
+                body = b'{"done": %s}' % (b"true" if i % 40 == 1 else b"false")
+                return _request("PATCH", f"/tasks/{task_id}", body), 200
+            if kind == 2:
+                return _request("GET", "/tasks?limit=50&done=false"), 200
+            return get(n, i)
+
+        rows, notes = [], []
+        _Load(port).run(get, 2.0)  # warm-up: imports, first connections, caches
+        for name, make in (("GET /tasks/{id}", get), ("POST /tasks", post)):
+            load = _Load(port)
+            began = time.perf_counter()
+            load.run(make, API_SECONDS)
+            elapsed = time.perf_counter() - began
+            rows.append((name, load, elapsed))
+        rss_before, pss_before = _memory_kib(server.pid)
+        soak = _Load(port)
+        began = time.perf_counter()
+        samples = []
+        for _ in range(max(1, int(soak_seconds // 10))):
+            soak.run(mixed, 10.0)
+            samples.append(_memory_kib(server.pid)[0])
+        soak_elapsed = time.perf_counter() - began
+        rss_after, pss_after = _memory_kib(server.pid)
+        rows.append(("soak (mixed: 85% GET /tasks/{id}, 5% each POST, PATCH, GET /tasks)",
+                     soak, soak_elapsed))  # fmt: skip
+        lines = [
+            f"| API scenario ({API_CLIENTS} clients, keep-alive) | requests | errors | req/s | "
+            "p50 ms | p99 ms |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
+        for name, load, elapsed in rows:
+            latencies = sorted(load.latencies)
+            p50 = latencies[len(latencies) // 2] * 1000
+            p99 = latencies[min(len(latencies) - 1, int(len(latencies) * 0.99))] * 1000
+            lines.append(
+                f"| {name} | {len(latencies):,} | {len(load.errors)} | "
+                f"{len(latencies) / elapsed:.0f} | {p50:.1f} | {p99:.1f} |"
+            )
+            if load.errors:
+                notes.append(f"{name}: first error {load.errors[0]}")
+        notes.append(
+            f"Server memory over the {soak_seconds:.0f} s soak: RSS {rss_before / 1024:.1f} "
+            f"-> {rss_after / 1024:.1f} MiB, PSS {pss_before / 1024:.1f} -> "
+            f"{pss_after / 1024:.1f} MiB (RSS every 10 s: "
+            + ", ".join(f"{kib / 1024:.1f}" for kib in samples)
+            + ")."
+        )
+        return "\n".join(lines) + "\n\n" + "\n".join(f"- {note}" for note in notes)
+    finally:
+        server.send_signal(2)
+        try:
+            server.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+
+
 # The groups of scenarios, in the order they run.
-GROUPS = ("startup", "stores", "bulk", "server", "organized", "history", "transfer", "postgres")
+GROUPS = (
+    "startup",
+    "stores",
+    "bulk",
+    "server",
+    "organized",
+    "history",
+    "transfer",
+    "postgres",
+    "api",
+)
 
 
 def main() -> int:
@@ -1140,6 +1311,13 @@ def main() -> int:
         type=int,
         metavar="N",
         help="tasks in the organized store (default 100000, quick 10000)",
+    )
+    parser.add_argument(
+        "--api-soak",
+        type=float,
+        default=API_SOAK_SECONDS,
+        metavar="SECONDS",
+        help=f"length of the api group's soak (default {API_SOAK_SECONDS:.0f})",
     )
     parser.add_argument(
         "--tasks",
@@ -1182,13 +1360,26 @@ def main() -> int:
                 bench.run_transfer(organized_size)
             if "postgres" in groups:
                 bench.run_postgres(max(sizes))
+            api_table = None
+            if "api" in groups:
+                try:
+                    import fastapi  # noqa: F401  (only to know whether `tasks serve` can run)
+                except ImportError:
+                    bench.notes.append("The api group needs taskcli[api]: not measured.")
+                else:
+                    print("HTTP API", file=sys.stderr)
+                    api_table = run_api(Path(folder), args.tasks, args.api_soak)
         except Failed as error:
             print(f"benchmark failed: {error}", file=sys.stderr)
             return 1
-        print(bench.table())
+        if bench.rows:
+            print(bench.table())
         if bench.notes:
             print()
             print("\n".join(f"- {note}" for note in bench.notes))
+        if api_table:
+            print()
+            print(api_table)
     print(
         f"\n{machine()}; {runs} runs per scenario ({min(runs, 3)} at 100k), "
         f"medians; whole run {time.monotonic() - started:.0f} s."

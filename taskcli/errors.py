@@ -80,6 +80,12 @@ class DamagedTask(StorageError):
         )
 
 
+class NotInstalled(TaskCliError):
+    """An optional part of taskcli is not installed (the HTTP API: taskcli[api])."""
+
+    exit_code = ExitCode.STORAGE
+
+
 class CannotUndo(TaskCliError):
     """There is nothing to undo or redo, or a task was changed outside the history."""
 

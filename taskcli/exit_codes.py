@@ -7,7 +7,7 @@ anything else, and an enum would cost it more than a whole warm command.
 OK = 0
 FAILED = 1  # a task does not exist, a prompt was declined, the output failed
 USAGE = 2  # invalid usage or input; nothing was written
-STORAGE = 3  # the database cannot be used
+STORAGE = 3  # the database cannot be used (or the HTTP API is not installed)
 INTERNAL = 70  # a bug in taskcli, or the command server died mid-command (EX_SOFTWARE)
 INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
 

@@ -225,3 +225,90 @@ def test_import_summary_shape(cli):
     assert summary["format"] == "json"
     assert all(isinstance(summary[name], int) for name in ("added", "updated", "unchanged"))
     assert summary["skipped"] == {}
+
+
+# -- the HTTP API (tasks serve): the same task objects, and its own shapes pinned ----------
+
+API_ROUTES = {
+    "/tasks": {"get": {"200", "422"}, "post": {"201", "422"}},
+    "/tasks/{task_id}": {
+        "get": {"200", "404", "422"},
+        "patch": {"200", "404", "422"},
+        "delete": {"204", "404", "422"},
+    },
+    "/healthz": {"get": {"200"}},
+}
+# What every operation may answer besides its own (401 only with a token).
+API_COMMON = {"408", "413", "500", "503"}
+API_CREATE_FIELDS = {"title", "description", "due", "priority", "tags", "project"}
+API_LIST_PARAMETERS = {
+    "done", "limit", "offset", "tag", "no_tag", "project", "priority", "overdue",
+    "due_before", "due_after", "no_due", "search", "sort",
+}  # fmt: skip
+
+
+@pytest.fixture
+def api(db_path):
+    pytest.importorskip("fastapi")
+    from fastapi.testclient import TestClient
+
+    from taskcli.api.app import context, create_app
+    from taskcli.cli.context import AppContext
+
+    app = create_app(token="a-token-of-sixteen-or-more")
+    app.dependency_overrides[context] = lambda: AppContext(db_path=db_path, busy_timeout=2.0)
+    client = TestClient(app, headers={"Authorization": "Bearer a-token-of-sixteen-or-more"})
+    return client, app.openapi()
+
+
+def test_api_task_objects_are_the_cli_objects(api, two_tasks):
+    from taskcli.domain.models import FIELDS
+
+    client, _ = api
+    listed = client.get("/tasks", params={"sort": "id"}).json()
+    assert listed == two_tasks.json("list", "--all")
+    created = client.post("/tasks", json={"title": "three", "tags": ["x"]})
+    for obj in (*listed, created.json(), client.get("/tasks/1").json()):
+        assert_task(obj)
+        assert list(obj) == [name for name, _kind in FIELDS]
+
+
+def test_api_routes_and_their_statuses(api):
+    _, schema = api
+    found = {
+        path: {method: set(operation["responses"]) for method, operation in item.items()}
+        for path, item in schema["paths"].items()
+    }
+    assert set(found) == set(API_ROUTES)
+    for path, methods in API_ROUTES.items():
+        assert set(found[path]) == set(methods), path
+        for method, statuses in methods.items():
+            assert found[path][method] == statuses | API_COMMON | {"401"}, (path, method)
+
+
+def test_api_input_and_output_models(api):
+    _, schema = api
+    models = schema["components"]["schemas"]
+    task_in, task_patch = models["TaskIn"], models["TaskPatch"]
+    assert set(task_in["properties"]) == API_CREATE_FIELDS and task_in["required"] == ["title"]
+    assert set(task_patch["properties"]) == API_CREATE_FIELDS | {"done"}
+    assert "required" not in task_patch
+    assert task_in["additionalProperties"] is False and task_patch["additionalProperties"] is False
+    assert set(TASK_FIELDS) <= set(models["TaskRead"]["properties"])
+    listing = schema["paths"]["/tasks"]["get"]["parameters"]
+    assert {parameter["name"] for parameter in listing} == API_LIST_PARAMETERS
+
+
+def test_api_error_shapes(api):
+    client, _ = api
+    assert client.get("/tasks/9").json() == {"detail": "Task not found"}
+    invalid = client.post("/tasks", json={"title": ""}).json()
+    assert list(invalid) == ["detail"] and isinstance(invalid["detail"], list)
+    for error in invalid["detail"]:
+        assert {"type", "loc", "msg"} <= set(error)
+        assert error["loc"] == ["body", "title"]
+    refused = client.get("/tasks", headers={"Authorization": "Bearer no"})
+    assert refused.status_code == 401 and refused.json() == {"detail": "Not authenticated"}
+    assert refused.headers["www-authenticate"] == "Bearer"
+    assert client.delete("/tasks/1").status_code == 404
+    assert client.get("/healthz").json() == {"status": "ok"}

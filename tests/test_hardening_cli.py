@@ -28,6 +28,7 @@ COMMANDS = [
     "projects",
     "path",
     "server",
+    "serve",
 ]
 
 

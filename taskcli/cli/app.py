@@ -211,6 +211,10 @@ def main_callback(
         ctx.invoke(list_, ctx=ctx)
 
 
+# Commands the server never runs as a warm-up (nor the tests as an example).
+NOT_WARMED = ("server", "serve")
+
+
 @functools.cache
 def command() -> TasksGroup:
     """The click command Typer builds from `app`: built once per process (the
@@ -223,13 +227,14 @@ def examples() -> list[list[str]]:
     ...` line of its help), in the order the commands are declared; the server's
     own commands excepted. The command server warms up by running them, and the
     tests run them with the server and without it, so a new command is covered
-    by both once its help shows an example."""
+    by both once its help shows an example. The commands of NOT_WARMED are left
+    out: the server's own, and `serve`, which runs until stopped."""
     import re
     import shlex
 
     found = []
     for name, sub in command().commands.items():
-        if name == "server":
+        if name in NOT_WARMED:
             continue
         match = re.search(r"Example: .*?\btasks ([^|)]*)", sub.help or "")
         if match is None:

@@ -9,14 +9,20 @@ escape and bidi characters are made visible and rich markup is never interpreted
     text         data made inert for a terminal, times, ages
     json_output  tasks as JSON (the contract), derived from the field list
     table        tasks for people: table, tab-separated lines, detail, confirmations
-    messages     the command server's state, the delete prompt
+    messages     the command server's state, the delete prompt, the HTTP API's log
     progress_bar a progress bar for long operations
     transfer     export's output (stdout or a file replaced whole), import's summary
 """
 
 from typing import Any
 
-from taskcli.render.messages import confirm_delete, server_status, servers_stopped
+from taskcli.render.messages import (
+    confirm_delete,
+    log_line,
+    server_status,
+    servers_stopped,
+    serving,
+)
 from taskcli.render.output import (
     confirm,
     error,
@@ -80,11 +86,13 @@ __all__ = [
     "json_value",
     "line",
     "literal",
+    "log_line",
     "name_counts",
     "operation_detail",
     "progress",
     "server_status",
     "servers_stopped",
+    "serving",
     "task_detail",
     "task_dict",
     "task_list",

@@ -1,7 +1,9 @@
-"""What the commands say besides tasks: the command server's state, prompts."""
+"""What the commands say besides tasks: the command server's state, prompts,
+the HTTP API's log."""
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import Any
@@ -57,3 +59,21 @@ def confirm_delete(tasks: Sequence[TaskLike]) -> bool:
     if len(tasks) == 1:
         return confirm(f"Delete task {tasks[0].id}: {literal(tasks[0].title)}?")
     return confirm(f"Delete {len(tasks)} tasks ({', '.join(str(t.id) for t in tasks)})?")
+
+
+def log_line(text: str) -> None:
+    """One line of a long-running command's log on stderr (`tasks serve`: a
+    request served), shown inertly: a client chooses some of its text."""
+    if sys.stderr is None:
+        return
+    sys.stderr.write(literal(text) + "\n")
+    sys.stderr.flush()
+
+
+def serving(url: str, database: str, token: bool) -> None:
+    """What `tasks serve` says once it listens (on stderr: stdout stays empty)."""
+    guarded = "every request needs the token" if token else "no token"
+    log_line(
+        f"Serving the tasks API on {url} (docs: {url}/docs; database: {database}; "
+        f"{guarded}). Ctrl-C stops it."
+    )

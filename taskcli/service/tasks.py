@@ -489,12 +489,18 @@ class TaskService:
         session.flush()
         self.log.keep_rows(session, seq, AFTER, changed)
 
-    def update(self, ids: Iterable[int], changes: TaskUpdate) -> list[Task]:
+    def update(
+        self, ids: Iterable[int], changes: TaskUpdate, tags: Iterable[str] | None = None
+    ) -> list[Task]:
         """Change only the fields set in `changes` on every task (all or none); an empty
-        description clears it, and so does None for due, priority and project."""
+        description clears it, and so does None for due, priority and project. `tags`
+        (checked tags, or None) replaces each task's tags, where `changes.tags` adds."""
         fields = changes.model_dump(exclude_unset=True)
         added, removed = set(fields.pop("tags", ())), set(fields.pop("untag", ()))
-        if not fields and not added and not removed:
+        exact = None if tags is None else set(tags)
+        if exact is not None and (added or removed):
+            raise InvalidInput("tags cannot be both replaced and added or removed")
+        if not fields and not added and not removed and exact is None:
             raise InvalidInput("nothing to change")
         both = sorted(added & removed)
         if both:
@@ -509,6 +515,8 @@ class TaskService:
             with session.no_autoflush:
                 changed = []
                 for task in tasks:
+                    if exact is not None:
+                        added, removed = exact, set(task.tags) - exact
                     if _apply(task, fields, added, removed, now):
                         task.updated_at = now
                         changed.append(task.id)

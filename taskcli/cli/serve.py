@@ -1,0 +1,189 @@
+"""`tasks serve`: the HTTP API over the same database (the extra taskcli[api])."""
+
+from __future__ import annotations
+
+import os
+import stat
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from taskcli import render
+from taskcli.cli.app import TasksCommand, app
+from taskcli.cli.params import app_context
+from taskcli.errors import ExitCode, HandBack, InvalidInput, NotInstalled, TaskCliError
+
+if TYPE_CHECKING:
+    import socket
+
+TOKEN_ENV = "TASKS_API_TOKEN"
+TOKEN_MIN = 16
+INSTALL_HINT = "the HTTP API is not installed (pip install 'taskcli[api]')"
+
+
+def _port(value: str | int) -> int:
+    if isinstance(value, int):  # the default
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
+        raise typer.BadParameter(f"{value!r} is not a port (0 to 65535)")
+    return int(text)
+
+
+@app.command(cls=TasksCommand)
+def serve(
+    ctx: typer.Context,
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on.", metavar="ADDRESS")
+    ] = "127.0.0.1",
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port", parser=_port, help="Port to listen on (0: any free one).", metavar="PORT"
+        ),
+    ] = 8000,
+    token_file: Annotated[
+        str | None,
+        typer.Option(
+            "--token-file",
+            help=f"File holding the token every request must carry (else ${TOKEN_ENV}); "
+            "it must not be readable by group or others.",
+            metavar="FILE",
+        ),
+    ] = None,
+    cors_origin: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--cors-origin", help="A web origin that may call the API (repeatable).", metavar="URL"
+        ),
+    ] = None,
+) -> None:
+    """Serve the tasks over HTTP, a JSON API, until Ctrl-C (one log line per request on stderr).
+
+    It listens on 127.0.0.1 unless told otherwise; any other address needs a token
+    ($TASKS_API_TOKEN or --token-file), and then every request must send
+    'Authorization: Bearer TOKEN'. Docs at /docs. Needs taskcli\\[api].
+
+    Example: tasks serve --port 8000
+    """
+    context = app_context(ctx)
+    if context.in_server:
+        # Long-running, and stopped with Ctrl-C: it runs in the caller's own process.
+        raise HandBack
+    try:
+        import fastapi  # noqa: F401
+        import uvicorn  # noqa: F401
+    except ImportError:
+        raise NotInstalled(INSTALL_HINT) from None
+    token = _token(token_file)
+    sock = _listen(host, port)
+    try:
+        address, bound_port = sock.getsockname()[:2]
+        if token is None and not _is_loopback(address):
+            raise InvalidInput(
+                f"listening on {host} (not loopback) needs a token: set {TOKEN_ENV} or "
+                "give --token-file"
+            )
+        # The database is opened (made if need be) before the first request, so a
+        # database that cannot be used stops the server here, with exit 3.
+        context.service.store.open(write=True)
+        url = f"http://{_url_host(address)}:{bound_port}"
+        render.serving(url, str(context.resolved_db_path()), token is not None)
+        from taskcli.api.server import run
+
+        try:
+            # Without a token, only requests addressed to a loopback name (no DNS rebinding).
+            hosts = None if token else _loopback_names(host, address)
+            run(sock, context, token, list(cors_origin or ()), hosts, render.log_line)
+        except KeyboardInterrupt:
+            render.log_line("Stopped.")
+            raise typer.Exit(ExitCode.INTERRUPTED) from None
+        render.log_line("Stopped.")  # by a signal this process ignores (SIGINT in a background job)
+    finally:
+        sock.close()
+
+
+def _token(path: str | None) -> str | None:
+    """The token from --token-file, else from the environment (set and not
+    empty), else None."""
+    if path is None:
+        text = os.environ.get(TOKEN_ENV)
+        if not text:
+            return None
+        source = TOKEN_ENV
+    else:
+        source = f"token file {path}"
+        text = _read_token_file(path, source)
+    token = text.strip()
+    if len(token) < TOKEN_MIN or not token.isascii() or not token.isprintable() or " " in token:
+        raise InvalidInput(
+            f"{source}: a token is at least {TOKEN_MIN} printable ASCII characters without "
+            "spaces (e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))')"
+        )
+    return token
+
+
+def _read_token_file(path: str, source: str) -> str:
+    try:
+        # Without blocking: a FIFO would wait for a writer; it is refused below.
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except OSError as error:
+        raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    with os.fdopen(descriptor, "rb") as file:
+        status = os.fstat(descriptor)
+        if not stat.S_ISREG(status.st_mode):
+            raise InvalidInput(f"{source} is not a regular file")
+        if status.st_mode & 0o077:
+            mode = stat.S_IMODE(status.st_mode)
+            raise InvalidInput(f"{source} may be read by others (mode {mode:04o}): chmod 600 it")
+        try:
+            raw = file.read(4096)
+        except OSError as error:
+            raise InvalidInput(f"cannot read {source}: {error.strerror or error}") from None
+    try:
+        return raw.decode("ascii")
+    except UnicodeDecodeError:
+        raise InvalidInput(f"{source}: a token is printable ASCII") from None
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """A socket listening on host:port (the first address the host has)."""
+    import socket  # here: every other command would pay for importing it
+
+    try:
+        family, kind, proto, _name, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as error:
+        raise InvalidInput(f"cannot listen on {host!r}: {_reason(error)}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(2048)
+    except OSError as error:
+        sock.close()
+        raise TaskCliError(f"cannot listen on {host} port {port}: {_reason(error)}") from None
+    return sock
+
+
+def _reason(error: BaseException) -> str:
+    return getattr(error, "strerror", None) or str(error)
+
+
+def _is_loopback(address: str) -> bool:
+    import ipaddress
+
+    try:
+        return ipaddress.ip_address(address.split("%")[0]).is_loopback
+    except ValueError:
+        return False
+
+
+def _loopback_names(host: str, address: str) -> list[str]:
+    """The names a request to a loopback server may be addressed to."""
+    return ["localhost", "127.0.0.1", "[::1]", _url_host(host), _url_host(address)]
+
+
+def _url_host(address: str) -> str:
+    return f"[{address}]" if ":" in address else address

@@ -1,0 +1,236 @@
+"""End to end: a real `tasks serve` process on a free loopback port, driven with
+httpx, beside `tasks` processes on the same database."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from server_env import TASKS
+
+TOKEN = "end-to-end-token-0123456789abcdef"
+_LISTENING = re.compile(r"Serving the tasks API on (http://\S+) ")
+
+
+class Served:
+    """A `tasks serve --port 0` process; its stderr goes to a file (a pipe nobody
+    reads would fill and stall it)."""
+
+    def __init__(self, tmp_path: Path, db_path: Path, *args: str) -> None:
+        name = f"serve-{os.urandom(3).hex()}"
+        self.log, self.out = tmp_path / f"{name}.log", tmp_path / f"{name}.out"
+        with open(self.log, "wb") as log, open(self.out, "wb") as out:
+            self.process = subprocess.Popen(
+                [str(TASKS), "--db", str(db_path), "serve", "--port", "0", *args],
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=log,
+            )
+        self.url = self._wait_for_url()
+
+    def _wait_for_url(self) -> str:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            match = _LISTENING.search(self.text())
+            if match:
+                return match.group(1)
+            if self.process.poll() is not None:
+                raise AssertionError(f"tasks serve ended: {self.text()}")
+            time.sleep(0.05)
+        raise AssertionError(f"tasks serve did not start: {self.text()}")
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def stop(self, signum: int = signal.SIGINT) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(signum)
+        return self.process.wait(timeout=60)
+
+
+@pytest.fixture
+def served(tmp_path, db_path):
+    made: list[Served] = []
+
+    def serve(*args: str) -> Served:
+        made.append(Served(tmp_path, db_path, *args))
+        return made[-1]
+
+    yield serve
+    for one in made:
+        if one.process.poll() is None:
+            one.process.kill()
+            one.process.wait()
+
+
+def tasks(db_path: Path, *args: str, input: bytes | None = None) -> subprocess.CompletedProcess:
+    result = subprocess.run(
+        [str(TASKS), "--db", str(db_path), *args], input=input, capture_output=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_the_issue_walkthrough_cli_and_api_see_each_other(served, db_path):
+    server = served()
+    with httpx.Client(base_url=server.url) as client:
+        created = client.post(
+            "/tasks", content='{"title":"Ship v1"}', headers={"content-type": "application/json"}
+        )
+        assert created.status_code == 201
+        assert "Ship v1" in tasks(db_path, "list").stdout.decode()
+        tasks(db_path, "add", "Added by the CLI")
+        pending = client.get("/tasks", params={"done": "false"}).json()
+        assert [t["title"] for t in pending] == ["Added by the CLI", "Ship v1"]
+        tasks(db_path, "done", "2")
+        assert client.get("/tasks/2").json()["done"] is True
+        assert client.get("/docs").status_code == 200
+        assert client.get("/healthz").json() == {"status": "ok"}
+        rebound = client.get("/tasks", headers={"Host": "evil.example"})  # DNS rebinding
+        assert rebound.status_code == 400
+    assert server.stop() == 130
+    log = server.text()
+    assert "Traceback" not in log and log.rstrip().endswith("Stopped.")
+    requests = [line for line in log.splitlines() if line.startswith("127.0.0.1:")]
+    assert len(requests) == 6, log
+    assert '"POST /tasks" 201' in requests[0] and '"GET /tasks?done=false" 200' in requests[1]
+    assert server.out.read_bytes() == b""  # stdout stays empty
+
+
+def test_sigterm_stops_it_too(served):
+    server = served()
+    httpx.get(server.url + "/healthz")
+    assert server.stop(signal.SIGTERM) in (0, -signal.SIGTERM)
+    assert "Traceback" not in server.text()
+
+
+def test_four_api_clients_and_four_cli_processes_at_once_lose_nothing(served, db_path):
+    server = served()
+    per_client, per_process = 25, 6
+    failures: list[str] = []
+
+    def api_writer(n: int) -> None:
+        with httpx.Client(base_url=server.url, timeout=60) as client:
+            for i in range(per_client):
+                response = client.post("/tasks", json={"title": f"api {n} {i}", "tags": [f"c{n}"]})
+                if response.status_code != 201:
+                    failures.append(response.text)
+                if i % 5 == 4:  # and changes, beside the CLI's
+                    task_id = response.json()["id"]
+                    changed = client.patch(f"/tasks/{task_id}", json={"priority": "H"})
+                    if changed.status_code != 200:
+                        failures.append(changed.text)
+
+    def cli_writer(n: int) -> None:
+        for i in range(per_process):
+            result = subprocess.run(
+                [str(TASKS), "--db", str(db_path), "add", f"cli {n} {i}", "-t", f"p{n}"],
+                capture_output=True,
+                timeout=120,
+            )
+            if result.returncode != 0:
+                failures.append(result.stderr.decode())
+
+    threads = [threading.Thread(target=api_writer, args=(n,)) for n in range(4)]
+    threads += [threading.Thread(target=cli_writer, args=(n,)) for n in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert failures == []
+    expected = {f"api {n} {i}" for n in range(4) for i in range(per_client)}
+    expected |= {f"cli {n} {i}" for n in range(4) for i in range(per_process)}
+    listed = tasks(db_path, "list", "--json").stdout
+    import json
+
+    rows = json.loads(listed)
+    assert sorted(t["title"] for t in rows) == sorted(expected)
+    assert len({t["id"] for t in rows}) == len(rows) == 4 * (per_client + per_process)
+    assert sum(t["priority"] == "H" for t in rows) == 4 * (per_client // 5)
+    # Every change is one operation in the history, whichever side made it.
+    history = json.loads(tasks(db_path, "history", "--json", "--limit", "1000").stdout)
+    assert len(history) == len(rows) + 4 * (per_client // 5)
+    with httpx.Client(base_url=server.url) as client:
+        seen = [t for page in range(3) for t in client.get(
+            "/tasks", params={"limit": 200, "offset": 200 * page}).json()]  # fmt: skip
+    assert sorted(t["title"] for t in seen) == sorted(expected)
+    assert server.stop() == 130
+
+
+def test_off_loopback_it_needs_the_token_and_never_shows_it(served, tmp_path):
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN + "\n")
+    token_file.chmod(0o600)
+    server = served("--host", "0.0.0.0", "--token-file", str(token_file))
+    url = server.url.replace("0.0.0.0", "127.0.0.1")
+    assert httpx.get(url + "/tasks").status_code == 401
+    assert httpx.get(url + "/tasks", headers={"Authorization": "Bearer nope"}).status_code == 401
+    ok = httpx.get(url + "/tasks", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert ok.status_code == 200
+    # Off loopback, with a token, any name reaches it (a LAN address, a host name).
+    named = {"Authorization": f"Bearer {TOKEN}", "Host": "tasks.lan:8000"}
+    assert httpx.get(url + "/tasks", headers=named).status_code == 200
+    server.stop()
+    assert TOKEN not in server.text()
+    assert "every request needs the token" in server.text()
+
+
+def test_through_the_command_server_it_runs_in_the_callers_process(make_env):
+    env = make_env("warm", server=True)
+    served_before = env.warm()["served"]
+    env.root.mkdir(parents=True, exist_ok=True)
+    log = env.root / "serve.log"
+    with open(log, "wb") as stderr:
+        process = subprocess.Popen(
+            [str(TASKS), "serve", "--port", "0"],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=stderr,
+            env=env.vars,
+        )
+    try:
+        deadline = time.monotonic() + 60
+        while not _LISTENING.search(log.read_text()) and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.05)
+        url = _LISTENING.search(log.read_text()).group(1)
+        assert httpx.post(url + "/tasks", json={"title": "via the server"}).status_code == 201
+        # The command went to the server, which handed it back: the caller serves.
+        assert env.status()["served"] > served_before
+        listening = subprocess.run(
+            ["ss", "-ltnp"], capture_output=True, text=True, check=False
+        ).stdout
+        if listening:
+            assert f"pid={process.pid}," in listening
+        process.send_signal(signal.SIGINT)
+        assert process.wait(timeout=60) == 130
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "Traceback" not in log.read_text()
+    assert env.run("list").stdout.decode().count("via the server") == 1
+
+
+def test_without_the_extra_it_says_how_to_get_it(tmp_path):
+    # A stand-in that fails to import, as a missing package does.
+    fake = tmp_path / "fake"
+    (fake / "uvicorn").mkdir(parents=True)
+    (fake / "uvicorn" / "__init__.py").write_text("raise ImportError('No module named uvicorn')\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "taskcli", "serve"],
+        capture_output=True,
+        env={**os.environ, "PYTHONPATH": str(fake)},
+        timeout=120,
+    )
+    assert result.returncode == 3
+    assert result.stderr == b"Error: the HTTP API is not installed (pip install 'taskcli[api]')\n"
+    assert result.stdout == b""
