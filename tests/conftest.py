@@ -35,6 +35,7 @@ BOTH_STORES = {
     "test_history",
     "test_import_export",
     "test_contract",
+    "test_api",
 }
 
 

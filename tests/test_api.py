@@ -4,7 +4,6 @@ overridden by one over a temporary database (the CLI's own AppContext)."""
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import sys
 from datetime import datetime, timezone
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from stores import holding_write_lock, is_postgres, tamper
 
 from taskcli.api import app as api_app
 from taskcli.api.app import context, create_app
@@ -469,23 +469,19 @@ def test_a_locked_database_is_503_with_retry_after(client, app_context, db_path)
     app_context.service.store.busy_timeout = 0.05
     app_context._service = None  # rebuilt with the short timeout
     app_context.busy_timeout = 0.05
-    holder = sqlite3.connect(db_path, isolation_level=None)
-    holder.execute("BEGIN EXCLUSIVE")
-    try:
+    with holding_write_lock(db_path):
         response = client.post("/tasks", json={"title": "y"})
         assert response.status_code == 503
         assert response.headers["retry-after"] == "1"
         assert response.json() == {"detail": "the database is locked by another process; try again"}
-    finally:
-        holder.execute("ROLLBACK")
-        holder.close()
     assert client.post("/tasks", json={"title": "y"}).status_code == 201
 
 
 def test_a_damaged_task_is_500_with_one_line(client, db_path):
     add(client, "x")
-    with sqlite3.connect(db_path) as connection:
-        connection.execute("UPDATE task SET created_at = 'yesterday' WHERE id = 1")
+    if not tamper(db_path, "UPDATE task SET created_at = 'garbage' WHERE id = 1"):
+        assert is_postgres(db_path)  # a damage PostgreSQL's column types refuse
+        return
     for response in (
         client.get("/tasks/1"),
         client.get("/tasks"),

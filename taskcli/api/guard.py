@@ -212,6 +212,8 @@ def _is_locked(error: BaseException) -> bool:
     """Whether a storage error is another process holding the database's lock."""
     cause = error.__cause__
     cause = getattr(cause, "orig", None) or cause
+    if getattr(cause, "sqlstate", None) == "55P03":  # PostgreSQL: the write lock's wait ran out
+        return True
     code = getattr(cause, "sqlite_errorcode", None)
     if code is not None:
         return code & 0xFF in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
