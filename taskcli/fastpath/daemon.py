@@ -35,11 +35,9 @@ import sys
 import time
 
 from taskcli import exit_codes
-from taskcli.fastpath import paths, peer, protocol
+from taskcli.fastpath import idle, paths, peer, protocol
 from taskcli.fastpath.stdio import Swapped, finish_output
 
-DEFAULT_IDLE = 600.0
-CHECK_EVERY = 2.0
 SPARES = 2
 # Seconds between a spare taking a command and its replacement being forked.
 REPLACE_AFTER = 0.08
@@ -57,6 +55,7 @@ def main(argv: list[str]) -> int:
     if lock is None:
         return 0  # another server runs or is starting
     _sweep(folder, stem + ".lock")
+    _stop_outdated(folder, stem)
     global _SCRATCH
     _SCRATCH = f"/proc/self/fd/{folder}/{stem}.scratch"
     shutil.rmtree(_SCRATCH, ignore_errors=True)  # a killed predecessor's
@@ -64,15 +63,12 @@ def main(argv: list[str]) -> int:
     _warm_up()
     if paths.code_fingerprint() != fingerprint:
         return 0  # the code changed while importing it: let the next client start anew
-    try:
-        idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
-    except ValueError:
-        idle = DEFAULT_IDLE
+    policy = idle.IdlePolicy.from_environment(idle.Clock().now(), SPARES)
     name = stem + ".sock"
     listener = _listen(folder, name)
     bound = os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino
     try:
-        serve(listener, folder, name, bound, fingerprint, idle, lock)
+        serve(listener, folder, name, bound, fingerprint, policy, lock)
     finally:
         _remove_if_ours(folder, name, bound)
         listener.close()
@@ -97,6 +93,30 @@ def _sweep(folder: int, own_lock: str) -> None:
                     os.unlink(stale, dir_fd=folder)
         finally:
             os.close(lock)
+
+
+def _stop_outdated(folder: int, stem: str) -> None:
+    """Stop the servers of this installation that run older code (taskcli or a
+    library was upgraded in place): no client will use them again. Servers of
+    other installations (another virtual environment, other interpreter
+    options) have other first halves of the fingerprint and keep running."""
+    installation = stem[: len("server-") + 8]
+    for name in os.listdir(folder):
+        if not (name.startswith(installation) and name.endswith(".sock")):
+            continue
+        if name == stem + ".sock":
+            continue
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.settimeout(5)
+            connection.connect(f"/proc/self/fd/{folder}/{name}")
+            pid = protocol.server_is_ours(connection)
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        finally:
+            connection.close()
 
 
 def _warm_up_commands() -> list[list[str]]:
@@ -196,26 +216,35 @@ def serve(
     name: str,
     bound: int,
     fingerprint: str,
-    idle: float,
+    policy: idle.IdlePolicy,
     lock: int,
+    clock: idle.Clock | None = None,
 ) -> None:
-    """Keep SPARES forked children waiting in accept() until told to stop.
+    """Keep the spares the idle policy wants waiting in accept() until it says stop.
 
-    A child is forked before a command arrives, and it runs a few commands on a
+    A spare is forked before a command arrives, and it runs a few commands on a
     scratch database right away: the copy-on-write page faults that follow a
     fork (about 10 ms for a command) are then paid before the client waits. The
     child that accepts a connection tells the server, which forks a replacement.
+    When the policy has retired the spares, the server watches the socket itself
+    and forks a child for a client that connects (it accepts at once). Nothing
+    here polls: the loop sleeps until a child reports, a watched client exits, a
+    client connects with no spare waiting, the policy's next change, or at most
+    idle.CHECK_EVERY seconds (the socket and code checks).
     """
+    clock = clock or idle.Clock()
     started = time.time()
     # Shared with every child: commands run, then when the last one started (µs).
     served = mmap.mmap(-1, 16)
     notify_read, notify_write = os.pipe()
-    spares: set[int] = set()
+    # The server alone holds the write end: a spare sees its read end readable
+    # (at end of file) the moment the server is gone, however it died.
+    alive_read, alive_write = os.pipe()
+    spares: dict[int, int] = {}  # pid -> pidfd of a child waiting for a connection
     # pidfd of a client whose command runs -> pidfd of the child running it.
     watched: dict[int, int] = {}
     server_pid = os.getpid()
     pending = b""
-
     stopping: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
@@ -224,54 +253,90 @@ def serve(
         stopping.append(signum)
         os.write(notify_write, _WAKE + bytes(4))
 
+    def fork_spare(at_once: bool) -> None:
+        pid = os.fork()
+        if pid == 0:
+            os.close(notify_read)
+            os.close(alive_write)
+            _spare(listener, notify_write, alive_read, lock, server_pid, served, started, at_once)
+        try:
+            spares[pid] = os.pidfd_open(pid)
+        except OSError:
+            pass  # gone already
+
+    def forget(pid: int) -> None:
+        os.close(spares.pop(pid))
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Children are never waited for: the client learns their exit code from them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    last = time.monotonic()
     replace_at = 0.0
+    next_check = clock.now() + idle.CHECK_EVERY
     try:
         while not stopping:
-            spares = {pid for pid in spares if _alive(pid)}
+            now = clock.now()
+            if policy.should_exit(now):
+                return
+            wanted = policy.spares_wanted(now)
+            if wanted < len(spares):
+                # Idle: retire the spares (a child that took a connection meanwhile
+                # has told the server already, or is serving it and unaffected).
+                for pid, pidfd in list(spares.items())[wanted:]:
+                    with contextlib.suppress(OSError):
+                        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+                    forget(pid)
             # A replacement is forked a moment after a spare took a command (its
             # warm-up would compete with that command for the CPU), at once if no
             # spare is left.
-            due = time.monotonic() >= replace_at or not spares
-            while len(spares) < SPARES and not stopping and due:
-                pid = os.fork()
-                if pid == 0:
-                    os.close(notify_read)
-                    _spare(listener, notify_write, lock, server_pid, served, started)
-                spares.add(pid)
-            waiting = [notify_read, *watched, *watched.values()]
-            timeout = CHECK_EVERY
-            if len(spares) < SPARES:
-                timeout = min(timeout, max(0.0, replace_at - time.monotonic()))
-            ready, _, _ = select.select(waiting, [], [], timeout)
+            if len(spares) < wanted and (now >= replace_at or not spares):
+                while len(spares) < wanted and not stopping:
+                    fork_spare(at_once=False)
+            waiting = [notify_read, *spares.values(), *watched, *watched.values()]
+            if not spares:
+                waiting.append(listener.fileno())  # a client connects: fork for it
+            timeout = min(next_check - now, policy.next_change(now))
+            if len(spares) < wanted:
+                timeout = min(timeout, replace_at - now)
+            ready = clock.wait(waiting, max(0.0, timeout))
+            now = clock.now()
             if notify_read in ready:
                 pending += os.read(notify_read, 4096)
                 while len(pending) >= _MESSAGE.get(pending[:1], 1):
                     size = _MESSAGE.get(pending[:1], 1)
                     message, pending = pending[:size], pending[size:]
                     if message[:1] == _ACCEPTED:
-                        spares.discard(int.from_bytes(message[1:5], "big"))
-                        replace_at = time.monotonic() + REPLACE_AFTER
+                        pid = int.from_bytes(message[1:5], "big")
+                        if pid in spares:
+                            forget(pid)
+                        replace_at = now + REPLACE_AFTER
                     elif message[:1] == _RUNNING:
+                        policy.used(now)
                         _watch(watched, message)
-                last = time.monotonic()
-            elif ready:
+            for pid, pidfd in list(spares.items()):
+                if pidfd in ready:
+                    forget(pid)  # a spare that died (killed, or its warm-up failed)
+            if watched:
                 _reap(watched, ready)
-            elif time.monotonic() - last > idle or _stale(folder, name, bound, fingerprint):
-                return
+            if listener.fileno() in ready and not spares:
+                fork_spare(at_once=True)
+            if now >= next_check:
+                next_check = now + idle.CHECK_EVERY
+                if _stale(folder, name, bound, fingerprint):
+                    return
     finally:
-        for pid in spares:
+        for pidfd in spares.values():
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
+                signal.pidfd_send_signal(pidfd, signal.SIGTERM)
         # Gone before the scratch folder is removed, which one may be writing to.
         deadline = time.monotonic() + 2
-        while any(_alive(pid) for pid in spares) and time.monotonic() < deadline:
+        while spares and time.monotonic() < deadline:
+            for pid, pidfd in list(spares.items()):
+                if select.select([pidfd], [], [], 0)[0]:
+                    forget(pid)
             time.sleep(0.01)
+        os.close(alive_write)
 
 
 # Messages from the children to the server, on a pipe: a spare accepted a
@@ -312,14 +377,6 @@ def _reap(watched: dict[int, int], ready: list[int]) -> None:
             os.close(child_fd)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _stale(folder: int, name: str, bound: int, fingerprint: str) -> bool:
     try:
         if os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino != bound:
@@ -339,31 +396,42 @@ def _same_user(connection: socket.socket) -> bool:
 def _spare(
     listener: socket.socket,
     notify: int,
+    alive: int,
     lock: int,
     server_pid: int,
     served: mmap.mmap,
     started: float,
+    at_once: bool,
 ) -> None:
-    """A forked child: warm up, accept one connection, serve it, exit."""
+    """A forked child: warm up (unless a client waits already), accept one
+    connection, serve it, exit. It exits too when the server is gone."""
     code = 0
     try:
         os.close(lock)  # the server's lock stays with the server alone
         for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
-        _run_scratch_commands(_TOUCH)
-        gc.collect()
-        gc.freeze()
+        if not at_once:
+            _run_scratch_commands(_TOUCH)
+            gc.collect()
+            gc.freeze()
         own = peer.own_context()  # read now, not while a caller waits
-        listener.settimeout(CHECK_EVERY)
+        # Several spares wait on the socket: the one that loses a race to accept
+        # waits again. No timeout: asleep until a client or the server's end.
+        listener.setblocking(False)
         while True:
+            if alive in select.select([listener, alive], [], [])[0]:
+                return  # the server is gone: serve nothing it did not hand out
             try:
                 connection, _ = listener.accept()
                 break
-            except TimeoutError:
-                if os.getppid() != server_pid:
-                    return  # the server is gone: serve nothing it did not hand out
+            except (BlockingIOError, InterruptedError):
+                continue
+        # The server retires spares with SIGTERM: this one is no longer one (the
+        # command takes the caller's dispositions in _adopt).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         os.write(notify, _ACCEPTED + os.getpid().to_bytes(4, "big"))
         listener.close()
+        os.close(alive)
         # A Ctrl-C the client passes on from now on interrupts, as in-process.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with connection:
