@@ -233,6 +233,8 @@ def serve(
     idle.CHECK_EVERY seconds (the socket and code checks).
     """
     clock = clock or idle.Clock()
+    global _POLICY
+    _POLICY = policy  # what a status request reports (the children inherit it)
     started = time.time()
     # Shared with every child: commands run, then when the last one started (µs).
     served = mmap.mmap(-1, 16)
@@ -337,6 +339,9 @@ def serve(
                     forget(pid)
             time.sleep(0.01)
         os.close(alive_write)
+
+
+_POLICY: idle.IdlePolicy | None = None
 
 
 # Messages from the children to the server, on a pipe: a spare accepted a
@@ -457,6 +462,8 @@ def _status(server_pid: int, started: float, served: mmap.mmap) -> dict[str, obj
         "uptime_seconds": round(now - started, 3),
         "idle_seconds": round(max(0.0, now - max(last, started)), 3),
         "memory_pss_kib": _pss_kib(server_pid),
+        "spares_idle_seconds": _POLICY.spares_idle if _POLICY else None,
+        "exit_idle_seconds": _POLICY.exit_idle if _POLICY else None,
     }
 
 

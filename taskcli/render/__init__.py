@@ -16,7 +16,12 @@ escape and bidi characters are made visible and rich markup is never interpreted
 
 from typing import Any
 
-from taskcli.render.messages import confirm_delete, server_status, servers_stopped
+from taskcli.render.messages import (
+    confirm_delete,
+    server_started,
+    server_status,
+    servers_stopped,
+)
 from taskcli.render.output import (
     confirm,
     error,
@@ -83,6 +88,7 @@ __all__ = [
     "name_counts",
     "operation_detail",
     "progress",
+    "server_started",
     "server_status",
     "servers_stopped",
     "task_detail",
