@@ -157,6 +157,7 @@ def _warm_up() -> None:
         import shellingham  # noqa: F401  (shell completion; see _detect_shell_from)
     peer._ioprio_calls()  # loads libc for the I/O priority calls
 
+    _make_scratch_template()
     _run_scratch_commands(_warm_up_commands())
     gc.collect()
     gc.freeze()
@@ -167,6 +168,27 @@ def _warm_up() -> None:
 # while it warms up leaves files there, which the server removes when it exits
 # (or the next server, when it starts).
 _SCRATCH = ""
+
+
+def _make_scratch_template() -> None:
+    """An empty database for the scratch commands, made in a forked child: making
+    one imports Alembic and its templates (about 14 MiB), which no command on an
+    existing database needs, and which the server then never holds."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(_SCRATCH, 0o700)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            from taskcli.store.sqlite import SQLiteStore
+
+            engine = SQLiteStore(os.path.join(_SCRATCH, "template.db")).open(write=True)
+            if engine is not None:
+                engine.dispose()
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
 
 
 def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> None:
@@ -180,6 +202,8 @@ def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> 
     os.mkdir(scratch, 0o700)
     try:
         database = os.path.join(scratch, "tasks.db")
+        with contextlib.suppress(OSError):
+            shutil.copyfile(os.path.join(_SCRATCH, "template.db"), database)
         for args in commands:
             with Swapped(b"one\ntwo\nthree\nfour\nfive\n"):
                 run(["--db", database, *args])
