@@ -60,6 +60,12 @@ def main() -> int:
     parser.add_argument("--spares-idle", type=float, help="seconds (default: the server's)")
     parser.add_argument("--login-start", action="store_true", help="`tasks server start` at 07:00")
     parser.add_argument(
+        "--idle-hours",
+        type=float,
+        help="no commands: run the loop through this many idle hours and report its "
+        "wake-ups and CPU time",
+    )
+    parser.add_argument(
         "--tasks",
         type=Path,
         default=Path(sys.executable).parent / "tasks",
@@ -67,8 +73,11 @@ def main() -> int:
     )
     args = parser.parse_args()
     low, high = (float(part) for part in args.gap.split(","))
+    times = command_times(args.days, args.seed, low, high)
+    if args.idle_hours:
+        times = [3600.0 + args.idle_hours * 3600.0]  # one command after the idle hours
     with tempfile.TemporaryDirectory(prefix="taskcli-day-") as folder:
-        report = replay(Path(folder), args, command_times(args.days, args.seed, low, high))
+        report = replay(Path(folder), args, times)
     print(json.dumps(report))
     return 0
 
@@ -84,7 +93,9 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
         "XDG_RUNTIME_DIR": str(runtime),
         "TASKS_DB": str(root / "tasks.db"),
     }
-    env.update({name: value for name, value in os.environ.items() if name.startswith("LC_")})
+    env.update(
+        {name: value for name, value in os.environ.items() if name.startswith(("LC_", "PYTHON"))}
+    )
     env["LANG"] = os.environ.get("LANG", "")
     for name in ("TASKS_SERVER_IDLE", "TASKS_SERVER_SPARES_IDLE"):
         os.environ.pop(name, None)
@@ -117,15 +128,14 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
     daemon._warm_up()
     fingerprint = stem[len("server-") :]
     clock = ReplayClock(times, tasks, env)
+    cpu = os.times()
     while clock.pending():
         policy = idle.IdlePolicy.from_environment(clock.now(), daemon.SPARES)
         clock.policy = policy
         listener = daemon._listen(folder, stem + ".sock")
         bound = os.stat(stem + ".sock", dir_fd=folder, follow_symlinks=False).st_ino
         try:
-            daemon.serve(
-                listener, folder, stem + ".sock", bound, fingerprint, policy, lock, clock
-            )
+            daemon.serve(listener, folder, stem + ".sock", bound, fingerprint, policy, lock, clock)
         finally:
             daemon._remove_if_ours(folder, stem + ".sock", bound)
             listener.close()
@@ -138,6 +148,7 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
                 clock.time = login
             else:
                 clock.cold_command()
+    cpu_seconds = sum(os.times()[:2]) - sum(cpu[:2])  # this process: the loop (and the replay)
     shutil.rmtree(daemon._SCRATCH, ignore_errors=True)
     count = len(clock.results)
     warm = sum(kind != "cold" for kind in clock.results)
@@ -154,6 +165,9 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
         "idle_wakeups_per_hour": round(clock.idle_wakeups / (clock.idle_seconds / 3600), 2)
         if clock.idle_seconds
         else None,
+        "idle_wakeups": clock.idle_wakeups,
+        "idle_hours": round(clock.idle_seconds / 3600, 3),
+        "loop_cpu_seconds": round(cpu_seconds, 3),
         "days": args.days,
         "spares_idle_seconds": policy.spares_idle,
         "exit_idle_seconds": clock.exit_idle,
@@ -191,8 +205,15 @@ class ReplayClock:
         self.wakeups += 1
         if self.measure:
             self.measure = False
-            time.sleep(0.3)  # the retired spares exit
             from taskcli.fastpath import daemon
+
+            pid = os.getpid()
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline:  # the retired spares exit
+                with open(f"/proc/{pid}/task/{pid}/children") as children:
+                    if not children.read().split():
+                        break
+                time.sleep(0.05)
 
             self.retired_pss.append(daemon._pss_kib(os.getpid()))
         if self.client is not None:
@@ -226,7 +247,9 @@ class ReplayClock:
         self.kind = "spare" if self.policy.spares_wanted(self.time) else "forked"
         self.uses = self.policy.uses
         self.client = subprocess.Popen(
-            [*self.tasks, "list"], env=self.env, stdout=subprocess.DEVNULL
+            [*self.tasks, "list"],
+            env=self.env,
+            stdout=subprocess.DEVNULL,
         )
 
     def finish(self) -> None:
@@ -234,8 +257,6 @@ class ReplayClock:
         if self.client.wait() != 0:
             self.failed += 1
         self.results.append(self.kind if self.policy.uses > self.uses else "cold")
-        if os.environ.get("DAY_DEBUG") and self.results[-1] == "cold":
-            print("cold at", self.time, self.kind, self.policy.idle(self.time), file=sys.stderr)
         self.client = None
 
     def cold_command(self) -> None:

@@ -267,6 +267,9 @@ def serve(
     # (at end of file) the moment the server is gone, however it died.
     alive_read, alive_write = os.pipe()
     spares: dict[int, int] = {}  # pid -> pidfd of a child waiting for a connection
+    # A child forked for a client that connected while no spare waited (never
+    # retired: the client waits for it).
+    forked: dict[int, int] = {}
     # pidfd of a client whose command runs -> pidfd of the child running it.
     watched: dict[int, int] = {}
     server_pid = os.getpid()
@@ -286,12 +289,12 @@ def serve(
             os.close(alive_write)
             _spare(listener, notify_write, alive_read, lock, server_pid, served, started, at_once)
         try:
-            spares[pid] = os.pidfd_open(pid)
+            (forked if at_once else spares)[pid] = os.pidfd_open(pid)
         except OSError:
             pass  # gone already
 
     def forget(pid: int) -> None:
-        os.close(spares.pop(pid))
+        os.close(spares.pop(pid) if pid in spares else forked.pop(pid))
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -319,8 +322,9 @@ def serve(
             if len(spares) < wanted and (now >= replace_at or not spares):
                 while len(spares) < wanted and not stopping:
                     fork_spare(at_once=False)
-            waiting = [notify_read, *spares.values(), *watched, *watched.values()]
-            if not spares:
+            waiting = [notify_read, *spares.values(), *forked.values()]
+            waiting += [*watched, *watched.values()]
+            if not spares and not forked:
                 waiting.append(listener.fileno())  # a client connects: fork for it
             timeout = min(next_check - now, policy.next_change(now))
             if len(spares) < wanted:
@@ -334,24 +338,25 @@ def serve(
                     message, pending = pending[:size], pending[size:]
                     if message[:1] == _ACCEPTED:
                         pid = int.from_bytes(message[1:5], "big")
-                        if pid in spares:
+                        if pid in spares or pid in forked:
                             forget(pid)
                         replace_at = now + REPLACE_AFTER
                     elif message[:1] == _RUNNING:
                         policy.used(now)
                         _watch(watched, message)
-            for pid, pidfd in list(spares.items()):
+            for pid, pidfd in [*spares.items(), *forked.items()]:
                 if pidfd in ready:
                     forget(pid)  # a spare that died (killed, or its warm-up failed)
             if watched:
                 _reap(watched, ready)
-            if listener.fileno() in ready and not spares:
+            if listener.fileno() in ready and not spares and not forked:
                 fork_spare(at_once=True)
             if now >= next_check:
                 next_check = now + idle.CHECK_EVERY
                 if _stale(folder, name, bound, fingerprint):
                     return
     finally:
+        spares.update(forked)
         for pidfd in spares.values():
             with contextlib.suppress(OSError):
                 signal.pidfd_send_signal(pidfd, signal.SIGTERM)
