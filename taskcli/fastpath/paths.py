@@ -4,8 +4,6 @@ Every path goes through a descriptor of the checked folder
 (/proc/self/fd/N/...), so nobody can swap the folder after the check.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 

@@ -6,8 +6,6 @@ answers a command with single-letter messages (below); a status or stop request
 with one frame.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
