@@ -33,6 +33,9 @@ except ImportError:  # pragma: no cover - platforms without Unix sockets
 # A closed terminal's SIGHUP too: the command ends as it would in-process (an
 # export -o removes its temporary file).
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
+# Seconds a client waits for the server's first reply before it runs the command
+# itself (a spare answers in milliseconds, a child forked for it in tens).
+_FIRST_REPLY_WITHIN = 5.0
 # Global options of `tasks` that take a value (see command_name).
 _OPTIONS_WITH_VALUE = ("--db",)
 
@@ -262,6 +265,10 @@ def _wait(sock: object) -> int | None:
         if _signal.getsignal(number) != _signal.SIG_IGN:
             previous[number] = _signal.signal(number, handler)
     received = b""
+    # Until the server's first message: a server that cannot fork for this
+    # client (stopped, frozen) must not leave it waiting. Nothing has run then,
+    # and nothing will (the command waits for the challenge's answer).
+    sock.settimeout(_FIRST_REPLY_WITHIN)
     try:
         while True:
             try:
@@ -272,6 +279,8 @@ def _wait(sock: object) -> int | None:
                 chunk = b""
             if not chunk:
                 break
+            if not received and not child:
+                sock.settimeout(None)
             received += chunk
             if received[:1] in (protocol.FALLBACK, protocol.HAND_BACK):
                 break

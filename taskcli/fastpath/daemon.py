@@ -283,11 +283,19 @@ def serve(
         os.write(notify_write, _WAKE + bytes(4))
 
     def fork_spare(at_once: bool) -> None:
-        pid = os.fork()
-        if pid == 0:
-            os.close(notify_read)
-            os.close(alive_write)
-            _spare(listener, notify_write, alive_read, lock, server_pid, served, started, at_once)
+        # SIGTERM (retiring a spare) must not reach the child before it has
+        # dropped the server's handler: it would live on, untracked.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(notify_read)
+                os.close(alive_write)
+                _spare(
+                    listener, notify_write, alive_read, lock, server_pid, served, started, at_once
+                )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
         try:
             (forked if at_once else spares)[pid] = os.pidfd_open(pid)
         except OSError:
@@ -444,6 +452,7 @@ def _spare(
         os.close(lock)  # the server's lock stays with the server alone
         for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # see fork_spare
         if not at_once:
             _run_scratch_commands(_TOUCH)
             gc.collect()
