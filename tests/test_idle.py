@@ -187,3 +187,25 @@ def test_server_start_warms_ahead(make_env):
     )
     off = env.run("server", "start", TASKS_NO_SERVER="1")
     assert off.returncode == 0 and off.stdout.startswith(b"Command server: off (TASKS_NO_SERVER")
+
+
+def test_a_stopped_server_is_passed_by(make_env):
+    """With its spares retired and the server stopped (SIGSTOP), nobody accepts
+    the connection: the client gives up waiting and runs the command itself."""
+    env = make_env("stopped", server=True)
+    env.vars["TASKS_SERVER_SPARES_IDLE"] = "1"
+    status = env.warm()
+    pid = status["pid"]
+    assert _wait_for(lambda: not _children(pid))
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        result = env.run("add", "while stopped")
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    assert (result.returncode, result.stdout, result.stderr) == (
+        0,
+        b"Added task 1: while stopped\n",
+        b"",
+    )
+    assert env.status()["served"] == status["served"]  # it ran in the client
+    assert env.run("list").stdout.count(b"while stopped") == 1  # once

@@ -33,8 +33,9 @@ except ImportError:  # pragma: no cover - platforms without Unix sockets
 # A closed terminal's SIGHUP too: the command ends as it would in-process (an
 # export -o removes its temporary file).
 _FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
-# Seconds a client waits for the server's first reply before it runs the command
-# itself (a spare answers in milliseconds, a child forked for it in tens).
+# Seconds a client waits for a child of the server to take its connection
+# before it runs the command itself (a spare answers at once, a child forked for
+# it within tens of milliseconds).
 _FIRST_REPLY_WITHIN = 5.0
 # Global options of `tasks` that take a value (see command_name).
 _OPTIONS_WITH_VALUE = ("--db",)
@@ -140,6 +141,13 @@ def run_through_server(path: str) -> int | None:
         if protocol.server_is_ours(sock) is None:
             sock.close()
             return None
+        # A server that cannot hand the connection to a child (stopped, frozen)
+        # is passed by; nothing has been sent to it.
+        sock.settimeout(_FIRST_REPLY_WITHIN)
+        if sock.recv(1) != protocol.READY:
+            sock.close()
+            return None
+        sock.settimeout(None)
         # The working folder itself, not its name: it may have been renamed or
         # deleted, and the command must see exactly what this process would.
         cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -265,10 +273,6 @@ def _wait(sock: object) -> int | None:
         if _signal.getsignal(number) != _signal.SIG_IGN:
             previous[number] = _signal.signal(number, handler)
     received = b""
-    # Until the server's first message: a server that cannot fork for this
-    # client (stopped, frozen) must not leave it waiting. Nothing has run then,
-    # and nothing will (the command waits for the challenge's answer).
-    sock.settimeout(_FIRST_REPLY_WITHIN)
     try:
         while True:
             try:
@@ -279,8 +283,6 @@ def _wait(sock: object) -> int | None:
                 chunk = b""
             if not chunk:
                 break
-            if not received and not child:
-                sock.settimeout(None)
             received += chunk
             if received[:1] in (protocol.FALLBACK, protocol.HAND_BACK):
                 break

@@ -16,7 +16,7 @@ def ask(path: str, kind: str) -> dict | None:
     try:
         sock.settimeout(5)
         sock.connect(path)
-        if protocol.server_is_ours(sock) is None:
+        if protocol.server_is_ours(sock) is None or sock.recv(1) != protocol.READY:
             return None
         sock.sendall(protocol.frame({"protocol": protocol.VERSION, "kind": kind}))
         reply, _fds = protocol.read_frame(sock)

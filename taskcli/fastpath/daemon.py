@@ -479,6 +479,7 @@ def _spare(
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with connection:
             if _same_user(connection):
+                connection.sendall(protocol.READY)
                 code = _handle(connection, server_pid, started, served, notify, own)
     except BaseException:  # a child must never return into the server loop
         code = exit_codes.INTERNAL
