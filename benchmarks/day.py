@@ -132,6 +132,7 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
     while clock.pending():
         policy = idle.IdlePolicy.from_environment(clock.now(), daemon.SPARES)
         clock.policy = policy
+        exit_idle = policy.exit_idle
         listener = daemon._listen(folder, stem + ".sock")
         bound = os.stat(stem + ".sock", dir_fd=folder, follow_symlinks=False).st_ino
         try:
@@ -170,7 +171,7 @@ def replay(root: Path, args: argparse.Namespace, times: list[float]) -> dict:
         "loop_cpu_seconds": round(cpu_seconds, 3),
         "days": args.days,
         "spares_idle_seconds": policy.spares_idle,
-        "exit_idle_seconds": clock.exit_idle,
+        "exit_idle_seconds": exit_idle,
     }
 
 
@@ -231,7 +232,6 @@ class ReplayClock:
             self.start()
             return []
         if not self.times:
-            self.exit_idle = self.policy.exit_idle
             self.policy.exit_idle = 0.0  # the replay is over
             return []
         self.idle_wakeups += 1
