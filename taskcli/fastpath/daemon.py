@@ -14,10 +14,11 @@ and signal dispositions, runs taskcli.cli.run() exactly as the client would have
 in-process, reports the exit code and exits; it dies with its client (SIGIO).
 The server forks a replacement. Neither the server nor a waiting child ever
 opens the user's database, and the scratch connections are closed before any
-fork, so no connection or file handle crosses one. The server exits after IDLE
-seconds without a command (TASKS_SERVER_IDLE, default 600), when its socket file
-is removed or replaced, and when the code it would run changes (the client then
-uses another socket).
+fork, so no connection or file handle crosses one. When idle it retires its
+spares and later exits (taskcli.fastpath.idle: 10 minutes and 3 hours by
+default); it also exits when its socket file is removed or replaced, and when
+the code it would run changes (the client then uses another socket, and a new
+server of the same installation stops the old one).
 """
 
 from __future__ import annotations
