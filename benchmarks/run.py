@@ -38,6 +38,12 @@ same write on an empty store (rows with store 0, same rounds). The ratios to the
 empty store are printed under the table.
 
     .venv/bin/python benchmarks/run.py --only organized        # that group alone
+
+The idle group: a `list` through a server that has retired its spares (run by a
+child forked on connect), that server's memory, the CPU time of a server and
+its spares over a minute of real idleness, and benchmarks/day.py: 5 days of use
+replayed on the server's own loop (with and without `tasks server start` at
+login) and a simulated idle hour.
 """
 
 from __future__ import annotations
