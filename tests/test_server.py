@@ -186,7 +186,11 @@ def test_a_hangup_during_a_long_add_reaches_the_command(pair):
     served = warm.warm()["served"]
     results = []
     for env in pair:
-        process = env.adding(b"never saved\n" * 1000)
+        # As from a terminal: SIGHUP not ignored (as under nohup).
+        process = env.adding(
+            b"never saved\n" * 1000,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        )
         if env is warm:
             assert _wait_for(lambda: warm.status()["served"] > served)  # it started there
         else:
