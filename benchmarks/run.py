@@ -38,6 +38,12 @@ same write on an empty store (rows with store 0, same rounds). The ratios to the
 empty store are printed under the table.
 
     .venv/bin/python benchmarks/run.py --only organized        # that group alone
+
+The idle group: a `list` through a server that has retired its spares (run by a
+child forked on connect), that server's memory, the CPU time of a server and
+its spares over a minute of real idleness, and benchmarks/day.py: 5 days of use
+replayed on the server's own loop (with and without `tasks server start` at
+login) and a simulated idle hour.
 """
 
 from __future__ import annotations
@@ -248,6 +254,7 @@ class Bench:
         self.rows: list[tuple[str, str, dict[str, Result]]] = []
         self.floors: dict[str, Result] = {}
         self.notes: list[str] = []  # printed under the table
+        self.idle_reports: dict[str, dict] = {}
         # The organized store of each size, once built: (tasks env, task env or None).
         self.organized: dict[int, tuple[dict[str, str], dict[str, str] | None]] = {}
 
@@ -537,6 +544,115 @@ class Bench:
         ):
             self.record(scenario, label, {**results, "tasks": results[name]})
         stopped()
+
+    def run_idle(self, size: int = 100) -> None:
+        """The idle server: the first command after it retired its spares (a child
+        forked on connect) against a warm one, what it holds then, its CPU time
+        while idle, and days of use replayed on its own loop (benchmarks/day.py)."""
+        runtime = self.root / "run-idle"
+        runtime.mkdir(mode=0o700)
+        db = self.root / "idle.db"
+        env = {**self.with_server(self.tasks_env(db)), "XDG_RUNTIME_DIR": str(runtime)}
+        run_once(Command([self.tasks, "add", "-"], env, stdin=self.titles(size)), self.root)
+        retiring = {**env, "TASKS_SERVER_SPARES_IDLE": "1"}
+        subprocess.run([self.tasks, "server", "start"], env=retiring, check=True,
+                       capture_output=True)  # fmt: skip
+        status = json.loads(
+            subprocess.run(
+                [self.tasks, "server", "status", "--json"], env=env, capture_output=True
+            ).stdout
+        )
+        pid = status["pid"]
+
+        def children() -> list[str]:
+            return Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+
+        def retired() -> list[str]:
+            deadline = time.monotonic() + 30
+            while children() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            time.sleep(0.3)
+            return [self.tasks, "list"]
+
+        retired()
+        pss = self.pss_kib(pid)
+        results = self.measure({"tasks": Command([], env, "file", before=retired)}, self.runs * 2)
+        self.record("list (spares retired: forked on connect)", f"{size:,}", results)
+        retired()
+        pss = max(pss, self.pss_kib(pid))
+        rss = self.pss_kib(pid, "Rss:")
+        self.notes.append(
+            f"An idle server after retiring its spares holds {pss / 1024:.1f} MiB "
+            f"(PSS of the server, no children; resident {rss / 1024:.1f} MiB, "
+            "library files shared with other processes counted whole)."
+        )
+        self.server_stopped(env)
+
+        # CPU time of a real server and its spares over a minute of real idleness.
+        subprocess.run([self.tasks, "server", "start"], env=env, check=True, capture_output=True)
+        status = json.loads(
+            subprocess.run(
+                [self.tasks, "server", "status", "--json"], env=env, capture_output=True
+            ).stdout
+        )
+        pid = status["pid"]
+        time.sleep(3)  # the spares' warm-up
+        processes = [str(pid), *children()]
+        before = self.cpu_ticks(processes)
+        time.sleep(60)
+        used = self.cpu_ticks(processes) - before
+        self.notes.append(
+            f"A server and its {len(processes) - 1} spares, idle for 60 s of real time: "
+            f"{used} clock ticks of CPU ({used / os.sysconf('SC_CLK_TCK') * 1000:.0f} ms)."
+        )
+        self.server_stopped(env)
+
+        day = Path(__file__).with_name("day.py")
+        for label, extra in (
+            ("5 days of use, commands 1-90 min apart", []),
+            ("the same, `tasks server start` at login", ["--login-start"]),
+            ("1 idle hour", ["--idle-hours", "1"]),
+        ):
+            result = subprocess.run(
+                [self.python, str(day), "--tasks", self.tasks, "--days", "5", *extra],
+                capture_output=True,
+                text=True,
+                env={k: v for k, v in os.environ.items() if not k.startswith("TASKS_")},
+            )
+            if result.returncode != 0:
+                raise Failed(f"day.py: {result.stderr.strip()[-500:]}")
+            report = json.loads(result.stdout)
+            self.idle_reports[label] = report
+            if extra and extra[0] == "--idle-hours":
+                self.notes.append(
+                    f"{label} on the server's loop (simulated): {report['idle_wakeups']} "
+                    f"wake-ups, {report['loop_cpu_seconds'] * 1000:.0f} ms of CPU."
+                )
+            else:
+                self.notes.append(
+                    f"{label} (replayed on the server's loop): {report['warm']} of "
+                    f"{report['commands']} warm ({report['warm_percent']}%: "
+                    f"{report['by_spare']} by a spare, {report['forked_on_connect']} forked on "
+                    f"connect, {report['cold']} cold); spares retired: at most "
+                    f"{report['retired_pss_kib_max'] / 1024:.1f} MiB; "
+                    f"{report['idle_wakeups_per_hour']} wake-ups per idle hour."
+                )
+
+    @staticmethod
+    def pss_kib(pid: int, field: str = "Pss:") -> int:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith(field):
+                return int(line.split()[1])
+        return 0
+
+    @staticmethod
+    def cpu_ticks(pids: list[str]) -> int:
+        total = 0
+        for pid in pids:
+            with contextlib.suppress(OSError):
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+                total += int(fields[11]) + int(fields[12])  # utime, stime
+        return total
 
     def run_bulk(self, size: int) -> None:
         runs = self.big_runs if size >= 100_000 else self.runs
@@ -1283,6 +1399,7 @@ GROUPS = (
     "stores",
     "bulk",
     "server",
+    "idle",
     "organized",
     "history",
     "transfer",
@@ -1352,6 +1469,9 @@ def main() -> int:
             if "server" in groups:
                 print("command server", file=sys.stderr)
                 bench.run_server()
+            if "idle" in groups:
+                print("the idle server", file=sys.stderr)
+                bench.run_idle()
             if "organized" in groups:
                 bench.run_organized(organized_size)
             if "history" in groups:

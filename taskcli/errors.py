@@ -96,3 +96,12 @@ class OutputError(TaskCliError):
     """Standard output cannot be written (e.g. the disk it goes to is full)."""
 
     exit_code = ExitCode.FAILED
+
+
+class ServerNotStarted(TaskCliError):
+    """`tasks server start` started a command server that did not answer in time."""
+
+    exit_code = ExitCode.FAILED
+
+    def __init__(self) -> None:
+        super().__init__("the command server did not start (commands still run in-process)")

@@ -180,6 +180,30 @@ def test_interrupt_during_a_long_add_reaches_the_command(pair):
         assert env.run("list", "--all", "--json").stdout == b"[]\n"
 
 
+def test_a_hangup_during_a_long_add_reaches_the_command(pair):
+    """A closed terminal's SIGHUP is passed on: the command ends as it would in
+    the client's own process (by that signal, nothing saved)."""
+    warm, _cold = pair
+    served = warm.warm()["served"]
+    results = []
+    for env in pair:
+        # As from a terminal: SIGHUP not ignored (as under nohup).
+        process = env.adding(
+            b"never saved\n" * 1000,
+            preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL),
+        )
+        if env is warm:
+            assert _wait_for(lambda: warm.status()["served"] > served)  # it started there
+        else:
+            time.sleep(2)  # the command is reading stdin, which stays open
+        process.send_signal(signal.SIGHUP)
+        out, err = process.communicate(timeout=60)
+        results.append((process.returncode, out, err))
+    assert results[0] == results[1] == (-signal.SIGHUP, b"", b"")
+    for env in pair:
+        assert env.run("list", "--all", "--json").stdout == b"[]\n"
+
+
 def test_a_storm_of_clients(pair):
     warm, _ = pair
     warm.warm()

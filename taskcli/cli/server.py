@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from taskcli import render
+from taskcli import errors, render
 from taskcli.cli.app import TasksCommand, TasksGroup, app
 from taskcli.cli.params import JsonOption
 
@@ -37,6 +37,24 @@ def server_status(json_: JsonOption = False) -> None:
         render.json_value(status)
     else:
         render.server_status(status)
+
+
+@server_app.command("start", cls=TasksCommand)
+def server_start(json_: JsonOption = False) -> None:
+    """Start the command server now, so that the first command is warm (for a
+    login script); nothing happens if it runs already.
+
+    Example: tasks server start
+    """
+    from taskcli.fastpath import control
+
+    status = control.start_server()
+    if status["enabled"] and not status["running"]:
+        raise errors.ServerNotStarted()
+    if json_:
+        render.json_value(status)
+    else:
+        render.server_started(status)
 
 
 @server_app.command("stop", cls=TasksCommand)

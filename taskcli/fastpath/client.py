@@ -3,7 +3,7 @@
 When a command server for this user and this exact code is listening, the
 command runs there: the client checks that the server is its own, sends its
 argv, environment, umask, working folder and its own stdin, stdout and stderr,
-then waits for the exit code, forwarding SIGINT and SIGTERM and suspending the
+then waits for the exit code, forwarding SIGINT, SIGTERM and SIGHUP and suspending the
 command with itself on Ctrl-Z. The server forks a child that runs the very same
 Typer app on those file descriptors (see taskcli.fastpath.daemon). Otherwise the
 command runs in this process, and afterwards a server is started in the
@@ -13,8 +13,6 @@ Anything that keeps the server from being used falls back to running in this
 process before the command has started, so the server can make a command
 faster but never different. TASKS_NO_SERVER=1 turns it off.
 """
-
-from __future__ import annotations
 
 import gc
 import os
@@ -32,7 +30,13 @@ try:
 except ImportError:  # pragma: no cover - platforms without Unix sockets
     pass
 
-_FORWARDED = ("SIGINT", "SIGTERM")
+# A closed terminal's SIGHUP too: the command ends as it would in-process (an
+# export -o removes its temporary file).
+_FORWARDED = ("SIGINT", "SIGTERM", "SIGHUP")
+# Seconds a client waits for a child of the server to take its connection
+# before it runs the command itself (a spare answers at once, a child forked for
+# it within tens of milliseconds).
+_FIRST_REPLY_WITHIN = 5.0
 # Global options of `tasks` that take a value (see command_name).
 _OPTIONS_WITH_VALUE = ("--db",)
 
@@ -137,6 +141,13 @@ def run_through_server(path: str) -> int | None:
         if protocol.server_is_ours(sock) is None:
             sock.close()
             return None
+        # A server that cannot hand the connection to a child (stopped, frozen)
+        # is passed by; nothing has been sent to it.
+        sock.settimeout(_FIRST_REPLY_WITHIN)
+        if sock.recv(1) != protocol.READY:
+            sock.close()
+            return None
+        sock.settimeout(None)
         # The working folder itself, not its name: it may have been renamed or
         # deleted, and the command must see exactly what this process would.
         cwd = os.open(".", os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC)
@@ -214,7 +225,7 @@ def _umask() -> int:
 
 
 def _wait(sock: object) -> int | None:
-    """Wait for the command's end, forwarding SIGINT and SIGTERM to it and
+    """Wait for the command's end, forwarding SIGINT, SIGTERM and SIGHUP to it and
     suspending it with this process (Ctrl-Z, then fg).
 
     The command dies with this process: the server's child is killed by SIGIO

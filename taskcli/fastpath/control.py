@@ -1,4 +1,4 @@
-"""`tasks server status` and `tasks server stop`: asking a running server."""
+"""`tasks server status`, `start` and `stop`: asking a running server, starting one."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ def ask(path: str, kind: str) -> dict | None:
     try:
         sock.settimeout(5)
         sock.connect(path)
-        if protocol.server_is_ours(sock) is None:
+        if protocol.server_is_ours(sock) is None or sock.recv(1) != protocol.READY:
             return None
         sock.sendall(protocol.frame({"protocol": protocol.VERSION, "kind": kind}))
         reply, _fds = protocol.read_frame(sock)
@@ -42,6 +42,31 @@ def server_status() -> dict:
     answer = ask(place.socket, "status")
     if answer is not None:
         status.update(answer, running=True)
+    return status
+
+
+def start_server(wait: float = 60.0) -> dict:
+    """Start this user's server for this code unless it runs, and wait until it
+    answers (a login script warms it ahead of the first command). Its status,
+    with "started": True if this call started it; not "running" if it is
+    turned off or did not answer within `wait` seconds."""
+    import time
+
+    status = server_status()
+    if not status["enabled"] or status["running"]:
+        return status
+    place = server_place()
+    if place is None:
+        return status
+    from taskcli.fastpath.spawn import start_server as spawn
+
+    spawn(place)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        answer = ask(place.socket, "status")
+        if answer is not None:
+            return {**status, **answer, "running": True, "started_now": True}
+        time.sleep(0.05)
     return status
 
 

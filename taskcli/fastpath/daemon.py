@@ -14,10 +14,11 @@ and signal dispositions, runs taskcli.cli.run() exactly as the client would have
 in-process, reports the exit code and exits; it dies with its client (SIGIO).
 The server forks a replacement. Neither the server nor a waiting child ever
 opens the user's database, and the scratch connections are closed before any
-fork, so no connection or file handle crosses one. The server exits after IDLE
-seconds without a command (TASKS_SERVER_IDLE, default 600), when its socket file
-is removed or replaced, and when the code it would run changes (the client then
-uses another socket).
+fork, so no connection or file handle crosses one. When idle it retires its
+spares and later exits (taskcli.fastpath.idle: 10 minutes and 3 hours by
+default); it also exits when its socket file is removed or replaced, and when
+the code it would run changes (the client then uses another socket, and a new
+server of the same installation stops the old one).
 """
 
 from __future__ import annotations
@@ -35,11 +36,9 @@ import sys
 import time
 
 from taskcli import exit_codes
-from taskcli.fastpath import paths, peer, protocol
+from taskcli.fastpath import idle, paths, peer, protocol
 from taskcli.fastpath.stdio import Swapped, finish_output
 
-DEFAULT_IDLE = 600.0
-CHECK_EVERY = 2.0
 SPARES = 2
 # Seconds between a spare taking a command and its replacement being forked.
 REPLACE_AFTER = 0.08
@@ -57,6 +56,7 @@ def main(argv: list[str]) -> int:
     if lock is None:
         return 0  # another server runs or is starting
     _sweep(folder, stem + ".lock")
+    _stop_outdated(folder, stem)
     global _SCRATCH
     _SCRATCH = f"/proc/self/fd/{folder}/{stem}.scratch"
     shutil.rmtree(_SCRATCH, ignore_errors=True)  # a killed predecessor's
@@ -64,15 +64,12 @@ def main(argv: list[str]) -> int:
     _warm_up()
     if paths.code_fingerprint() != fingerprint:
         return 0  # the code changed while importing it: let the next client start anew
-    try:
-        idle = float(os.environ.get("TASKS_SERVER_IDLE", DEFAULT_IDLE))
-    except ValueError:
-        idle = DEFAULT_IDLE
+    policy = idle.IdlePolicy.from_environment(idle.Clock().now(), SPARES)
     name = stem + ".sock"
     listener = _listen(folder, name)
     bound = os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino
     try:
-        serve(listener, folder, name, bound, fingerprint, idle, lock)
+        serve(listener, folder, name, bound, fingerprint, policy, lock)
     finally:
         _remove_if_ours(folder, name, bound)
         listener.close()
@@ -97,6 +94,30 @@ def _sweep(folder: int, own_lock: str) -> None:
                     os.unlink(stale, dir_fd=folder)
         finally:
             os.close(lock)
+
+
+def _stop_outdated(folder: int, stem: str) -> None:
+    """Stop the servers of this installation that run older code (taskcli or a
+    library was upgraded in place): no client will use them again. Servers of
+    other installations (another virtual environment, other interpreter
+    options) have other first halves of the fingerprint and keep running."""
+    installation = stem[: len("server-") + 8]
+    for name in os.listdir(folder):
+        if not (name.startswith(installation) and name.endswith(".sock")):
+            continue
+        if name == stem + ".sock":
+            continue
+        connection = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        try:
+            connection.settimeout(5)
+            connection.connect(f"/proc/self/fd/{folder}/{name}")
+            pid = protocol.server_is_ours(connection)
+            if pid is not None:
+                os.kill(pid, signal.SIGTERM)
+        except OSError:
+            pass
+        finally:
+            connection.close()
 
 
 def _warm_up_commands() -> list[list[str]]:
@@ -147,6 +168,7 @@ def _warm_up() -> None:
             import taskcli.store.postgres
     peer._ioprio_calls()  # loads libc for the I/O priority calls
 
+    _make_scratch_template()
     _run_scratch_commands(_warm_up_commands())
     gc.collect()
     gc.freeze()
@@ -157,6 +179,27 @@ def _warm_up() -> None:
 # while it warms up leaves files there, which the server removes when it exits
 # (or the next server, when it starts).
 _SCRATCH = ""
+
+
+def _make_scratch_template() -> None:
+    """An empty database for the scratch commands, made in a forked child: making
+    one imports Alembic and its templates (about 14 MiB), which no command on an
+    existing database needs, and which the server then never holds."""
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(_SCRATCH, 0o700)
+    pid = os.fork()
+    if pid == 0:
+        code = 1
+        try:
+            from taskcli.store.sqlite import SQLiteStore
+
+            engine = SQLiteStore(os.path.join(_SCRATCH, "template.db")).open(write=True)
+            if engine is not None:
+                engine.dispose()
+            code = 0
+        finally:
+            os._exit(code)
+    os.waitpid(pid, 0)
 
 
 def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> None:
@@ -170,6 +213,8 @@ def _run_scratch_commands(commands: list[list[str]] | tuple[list[str], ...]) -> 
     os.mkdir(scratch, 0o700)
     try:
         database = os.path.join(scratch, "tasks.db")
+        with contextlib.suppress(OSError):
+            shutil.copyfile(os.path.join(_SCRATCH, "template.db"), database)
         for args in commands:
             with Swapped(b"one\ntwo\nthree\nfour\nfive\n"):
                 run(["--db", database, *args])
@@ -206,26 +251,40 @@ def serve(
     name: str,
     bound: int,
     fingerprint: str,
-    idle: float,
+    policy: idle.IdlePolicy,
     lock: int,
+    clock: idle.Clock | None = None,
 ) -> None:
-    """Keep SPARES forked children waiting in accept() until told to stop.
+    """Keep the spares the idle policy wants waiting in accept() until it says stop.
 
-    A child is forked before a command arrives, and it runs a few commands on a
+    A spare is forked before a command arrives, and it runs a few commands on a
     scratch database right away: the copy-on-write page faults that follow a
     fork (about 10 ms for a command) are then paid before the client waits. The
     child that accepts a connection tells the server, which forks a replacement.
+    When the policy has retired the spares, the server watches the socket itself
+    and forks a child for a client that connects (it accepts at once). Nothing
+    here polls: the loop sleeps until a child reports, a watched client exits, a
+    client connects with no spare waiting, the policy's next change, or at most
+    idle.CHECK_EVERY seconds (the socket and code checks).
     """
+    clock = clock or idle.Clock()
+    global _POLICY
+    _POLICY = policy  # what a status request reports (the children inherit it)
     started = time.time()
     # Shared with every child: commands run, then when the last one started (µs).
     served = mmap.mmap(-1, 16)
     notify_read, notify_write = os.pipe()
-    spares: set[int] = set()
+    # The server alone holds the write end: a spare sees its read end readable
+    # (at end of file) the moment the server is gone, however it died.
+    alive_read, alive_write = os.pipe()
+    spares: dict[int, int] = {}  # pid -> pidfd of a child waiting for a connection
+    # A child forked for a client that connected while no spare waited (never
+    # retired: the client waits for it).
+    forked: dict[int, int] = {}
     # pidfd of a client whose command runs -> pidfd of the child running it.
     watched: dict[int, int] = {}
     server_pid = os.getpid()
     pending = b""
-
     stopping: list[int] = []
 
     def stop(signum: int, frame: object) -> None:
@@ -234,54 +293,103 @@ def serve(
         stopping.append(signum)
         os.write(notify_write, _WAKE + bytes(4))
 
+    def fork_spare(at_once: bool) -> None:
+        # SIGTERM (retiring a spare) must not reach the child before it has
+        # dropped the server's handler: it would live on, untracked.
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+        try:
+            pid = os.fork()
+            if pid == 0:
+                os.close(notify_read)
+                os.close(alive_write)
+                _spare(
+                    listener, notify_write, alive_read, lock, server_pid, served, started, at_once
+                )
+        finally:
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})
+        try:
+            (forked if at_once else spares)[pid] = os.pidfd_open(pid)
+        except OSError:
+            pass  # gone already
+
+    def forget(pid: int) -> None:
+        os.close(spares.pop(pid) if pid in spares else forked.pop(pid))
+
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     # Children are never waited for: the client learns their exit code from them.
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)
-    last = time.monotonic()
     replace_at = 0.0
+    next_check = clock.now() + idle.CHECK_EVERY
     try:
         while not stopping:
-            spares = {pid for pid in spares if _alive(pid)}
+            now = clock.now()
+            if policy.should_exit(now):
+                return
+            wanted = policy.spares_wanted(now)
+            if wanted < len(spares):
+                # Idle: retire the spares (a child that took a connection meanwhile
+                # has told the server already, or is serving it and unaffected).
+                for pid, pidfd in list(spares.items())[wanted:]:
+                    with contextlib.suppress(OSError):
+                        signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+                    forget(pid)
             # A replacement is forked a moment after a spare took a command (its
             # warm-up would compete with that command for the CPU), at once if no
             # spare is left.
-            due = time.monotonic() >= replace_at or not spares
-            while len(spares) < SPARES and not stopping and due:
-                pid = os.fork()
-                if pid == 0:
-                    os.close(notify_read)
-                    _spare(listener, notify_write, lock, server_pid, served, started)
-                spares.add(pid)
-            waiting = [notify_read, *watched, *watched.values()]
-            timeout = CHECK_EVERY
-            if len(spares) < SPARES:
-                timeout = min(timeout, max(0.0, replace_at - time.monotonic()))
-            ready, _, _ = select.select(waiting, [], [], timeout)
+            if len(spares) < wanted and (now >= replace_at or not spares):
+                while len(spares) < wanted and not stopping:
+                    fork_spare(at_once=False)
+            waiting = [notify_read, *spares.values(), *forked.values()]
+            waiting += [*watched, *watched.values()]
+            if not spares and not forked:
+                waiting.append(listener.fileno())  # a client connects: fork for it
+            timeout = min(next_check - now, policy.next_change(now))
+            if len(spares) < wanted:
+                timeout = min(timeout, replace_at - now)
+            ready = clock.wait(waiting, max(0.0, timeout))
+            now = clock.now()
             if notify_read in ready:
                 pending += os.read(notify_read, 4096)
                 while len(pending) >= _MESSAGE.get(pending[:1], 1):
                     size = _MESSAGE.get(pending[:1], 1)
                     message, pending = pending[:size], pending[size:]
                     if message[:1] == _ACCEPTED:
-                        spares.discard(int.from_bytes(message[1:5], "big"))
-                        replace_at = time.monotonic() + REPLACE_AFTER
+                        pid = int.from_bytes(message[1:5], "big")
+                        if pid in spares or pid in forked:
+                            forget(pid)
+                        replace_at = now + REPLACE_AFTER
                     elif message[:1] == _RUNNING:
+                        policy.used(now)
                         _watch(watched, message)
-                last = time.monotonic()
-            elif ready:
+            for pid, pidfd in [*spares.items(), *forked.items()]:
+                if pidfd in ready:
+                    forget(pid)  # a spare that died (killed, or its warm-up failed)
+            if watched:
                 _reap(watched, ready)
-            elif time.monotonic() - last > idle or _stale(folder, name, bound, fingerprint):
-                return
+            if listener.fileno() in ready and not spares and not forked:
+                fork_spare(at_once=True)
+            if now >= next_check:
+                next_check = now + idle.CHECK_EVERY
+                if _stale(folder, name, bound, fingerprint):
+                    return
     finally:
-        for pid in spares:
+        spares.update(forked)
+        for pidfd in spares.values():
             with contextlib.suppress(OSError):
-                os.kill(pid, signal.SIGTERM)
+                signal.pidfd_send_signal(pidfd, signal.SIGTERM)
         # Gone before the scratch folder is removed, which one may be writing to.
         deadline = time.monotonic() + 2
-        while any(_alive(pid) for pid in spares) and time.monotonic() < deadline:
+        while spares and time.monotonic() < deadline:
+            for pid, pidfd in list(spares.items()):
+                if select.select([pidfd], [], [], 0)[0]:
+                    forget(pid)
             time.sleep(0.01)
+        os.close(alive_write)
+
+
+_POLICY: idle.IdlePolicy | None = None
 
 
 # Messages from the children to the server, on a pipe: a spare accepted a
@@ -322,14 +430,6 @@ def _reap(watched: dict[int, int], ready: list[int]) -> None:
             os.close(child_fd)
 
 
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
 def _stale(folder: int, name: str, bound: int, fingerprint: str) -> bool:
     try:
         if os.stat(name, dir_fd=folder, follow_symlinks=False).st_ino != bound:
@@ -349,35 +449,48 @@ def _same_user(connection: socket.socket) -> bool:
 def _spare(
     listener: socket.socket,
     notify: int,
+    alive: int,
     lock: int,
     server_pid: int,
     served: mmap.mmap,
     started: float,
+    at_once: bool,
 ) -> None:
-    """A forked child: warm up, accept one connection, serve it, exit."""
+    """A forked child: warm up (unless a client waits already), accept one
+    connection, serve it, exit. It exits too when the server is gone."""
     code = 0
     try:
         os.close(lock)  # the server's lock stays with the server alone
         for number in (signal.SIGTERM, signal.SIGHUP, signal.SIGCHLD):
             signal.signal(number, signal.SIG_DFL)
-        _run_scratch_commands(_TOUCH)
-        gc.collect()
-        gc.freeze()
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGTERM})  # see fork_spare
+        if not at_once:
+            _run_scratch_commands(_TOUCH)
+            gc.collect()
+            gc.freeze()
         own = peer.own_context()  # read now, not while a caller waits
-        listener.settimeout(CHECK_EVERY)
+        # Several spares wait on the socket: the one that loses a race to accept
+        # waits again. No timeout: asleep until a client or the server's end.
+        listener.setblocking(False)
         while True:
+            if alive in select.select([listener, alive], [], [])[0]:
+                return  # the server is gone: serve nothing it did not hand out
             try:
                 connection, _ = listener.accept()
                 break
-            except TimeoutError:
-                if os.getppid() != server_pid:
-                    return  # the server is gone: serve nothing it did not hand out
+            except (BlockingIOError, InterruptedError):
+                continue
+        # The server retires spares with SIGTERM: this one is no longer one (the
+        # command takes the caller's dispositions in _adopt).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         os.write(notify, _ACCEPTED + os.getpid().to_bytes(4, "big"))
         listener.close()
+        os.close(alive)
         # A Ctrl-C the client passes on from now on interrupts, as in-process.
         signal.signal(signal.SIGINT, signal.default_int_handler)
         with connection:
             if _same_user(connection):
+                connection.sendall(protocol.READY)
                 code = _handle(connection, server_pid, started, served, notify, own)
     except BaseException:  # a child must never return into the server loop
         code = exit_codes.INTERNAL
@@ -399,6 +512,8 @@ def _status(server_pid: int, started: float, served: mmap.mmap) -> dict[str, obj
         "uptime_seconds": round(now - started, 3),
         "idle_seconds": round(max(0.0, now - max(last, started)), 3),
         "memory_pss_kib": _pss_kib(server_pid),
+        "spares_idle_seconds": _POLICY.spares_idle if _POLICY else None,
+        "exit_idle_seconds": _POLICY.exit_idle if _POLICY else None,
     }
 
 

@@ -4,8 +4,6 @@ Every path goes through a descriptor of the checked folder
 (/proc/self/fd/N/...), so nobody can swap the folder after the check.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -70,6 +68,10 @@ def code_fingerprint() -> str:
     # between the client and the server, which imports taskcli from `package`.
     search_path = sys.path[1:]
     parts = [sys.executable, sys.version, repr(tuple(sys.flags)), package, *search_path]
+    # The first half names the installation (interpreter, options, where taskcli
+    # and its libraries live): a server whose second half differs runs older code
+    # of the same installation (see daemon._stop_outdated).
+    installation = "\0".join(parts).encode("utf-8", "surrogateescape")
     folders = [package]
     for root, dirs, _files in os.walk(package):
         dirs[:] = sorted(name for name in dirs if name != "__pycache__")
@@ -90,7 +92,7 @@ def code_fingerprint() -> str:
             except OSError:
                 pass
     data = "\0".join(parts).encode("utf-8", "surrogateescape")
-    return f"{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
+    return f"{zlib.crc32(installation):08x}{zlib.crc32(data):08x}{zlib.adler32(data):08x}"
 
 
 class Place:

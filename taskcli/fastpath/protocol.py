@@ -6,8 +6,6 @@ answers a command with single-letter messages (below); a status or stop request
 with one frame.
 """
 
-from __future__ import annotations
-
 import marshal
 import os
 import sys
@@ -31,13 +29,17 @@ try:
 except ImportError:  # pragma: no cover - platforms without Unix sockets
     SUPPORTED = False
 
-VERSION = 3
+VERSION = 4
 # Messages from the server: STARTED + pid (8 bytes), once the command is about
 # to run; EXITED + code (4 bytes) at its end; FALLBACK when it cannot run this
 # command faithfully (the client runs it, nothing has happened); HAND_BACK when
 # the command reached a point where it would read the terminal (a prompt):
 # nothing was changed or printed, and the client runs it itself.
 STARTED, EXITED, FALLBACK, HAND_BACK = b"P", b"X", b"F", b"H"
+# READY, the first byte on every connection: a child of the server has accepted
+# it. The client sends its request (and with it its descriptors) only then, so a
+# connection nobody accepts (a stopped server) holds none of them.
+READY = b"R"
 # CHALLENGE + the server child's pid (8 bytes) + a descriptor number (4 bytes):
 # the client answers with the NONCE_SIZE bytes it reads from /proc/PID/fd/N,
 # which only a process allowed to inspect the server's child can open (a sandbox

@@ -1,8 +1,6 @@
 """The standard streams at the edges of a command: flushing them at the end, and
 running commands on swapped ones (the server's warm-up, scripts and tests)."""
 
-from __future__ import annotations
-
 import sys
 
 from taskcli import exit_codes
@@ -48,7 +46,7 @@ class Swapped:
         self.stdin = io.TextIOWrapper(io.BytesIO(stdin), encoding="utf-8")
         self.stdout, self.stderr = io.StringIO(), io.StringIO()
 
-    def __enter__(self) -> Swapped:
+    def __enter__(self) -> "Swapped":
         self._saved = sys.stdin, sys.stdout, sys.stderr
         sys.stdin, sys.stdout, sys.stderr = self.stdin, self.stdout, self.stderr
         return self

@@ -19,6 +19,7 @@ from typing import Any
 from taskcli.render.messages import (
     confirm_delete,
     log_line,
+    server_started,
     server_status,
     servers_stopped,
     serving,
@@ -90,6 +91,7 @@ __all__ = [
     "name_counts",
     "operation_detail",
     "progress",
+    "server_started",
     "server_status",
     "servers_stopped",
     "serving",

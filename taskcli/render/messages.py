@@ -36,6 +36,11 @@ def server_status(status: dict[str, Any]) -> None:
             f"Memory (PSS, server and spares): "
             f"{'unknown' if memory is None else f'{memory / 1024:.1f} MiB'}\n"
         )
+    if status.get("exit_idle_seconds"):
+        write(
+            f"When idle: spares retired after {_duration(status['spares_idle_seconds'])}, "
+            f"exits after {_duration(status['exit_idle_seconds'])}\n"
+        )
 
 
 def _duration(seconds: float) -> str:
@@ -45,6 +50,15 @@ def _duration(seconds: float) -> str:
     if seconds < 3600:
         return f"{seconds // 60}m {seconds % 60:02d}s"
     return f"{seconds // 3600}h {seconds % 3600 // 60:02d}m"
+
+
+def server_started(status: dict[str, Any]) -> None:
+    if not status["enabled"]:
+        server_status(status)
+    elif status.get("started_now"):
+        write(f"Started the command server (pid {status['pid']}).\n")
+    else:
+        write(f"The command server is running already (pid {status['pid']}).\n")
 
 
 def servers_stopped(pids: Sequence[int]) -> None:
