@@ -306,6 +306,19 @@ class Bench:
                     out.write(json.dumps(record) + "\n")
         return path
 
+    def task_import(self, size: int, folder: str) -> Command:
+        """`task import` of `size` tasks, each run into an empty Taskwarrior folder."""
+        task_env = self.task_env(self.root / folder)
+        source = str(self.task_import_file(size))
+
+        def task_before() -> list[str]:
+            data = Path(task_env["TASKDATA"])
+            shutil.rmtree(data, ignore_errors=True)
+            data.mkdir()
+            return [self.task, "import", source]
+
+        return Command([], task_env, before=task_before)
+
     def task_store(self, size: int) -> dict[str, str]:
         env = self.task_env(self.root / f"task-{size}")
         if size:
@@ -672,16 +685,7 @@ class Bench:
 
         commands["tasks"] = Command([], tasks_env, stdin=self.titles(size), before=tasks_before)
         if self.task:
-            task_env = self.task_env(self.root / "bulk-task")
-            source = str(self.task_import_file(size))
-
-            def task_before() -> list[str]:
-                data = Path(task_env["TASKDATA"])
-                shutil.rmtree(data, ignore_errors=True)
-                data.mkdir()
-                return [self.task, "import", source]
-
-            commands["task"] = Command([], task_env, before=task_before)
+            commands["task"] = self.task_import(size, "bulk-task")
         self.record("add - (bulk, empty store)", f"{size:,}", self.measure(commands, runs))
 
     # -- the operations log ---------------------------------------------------------
@@ -1119,17 +1123,14 @@ class Bench:
         runs = self.big_runs if size >= 100_000 else self.runs
         label = f"{size:,}"
         template = database()
-        run_once(Command([self.tasks, "add", "seed"], {**self.base_env, "TASKS_DB": template}),
-                 self.root)  # fmt: skip
-        run_once(Command([self.tasks, "rm", "1", "--yes"], {**self.base_env, "TASKS_DB": template}),
-                 self.root)  # fmt: skip
+        self.empty_store({**self.base_env, "TASKS_DB": template})
         name = template.split("/")[3].split("?")[0]
+        copies = iter(range(1, 1_000_000))
         bulk_env = {**self.base_env}
         warm_bulk = self.with_server(bulk_env)
 
         def fresh(env: dict[str, str]) -> list[str]:
-            copy = server.new_database()  # type: ignore[attr-defined]
-            server.admin(f"DROP DATABASE {copy}")  # type: ignore[attr-defined]
+            copy = f"{name}_{next(copies)}"
             server.admin(f"CREATE DATABASE {copy} TEMPLATE {name}")  # type: ignore[attr-defined]
             env["TASKS_DB"] = server.url(copy)  # type: ignore[attr-defined]
             return [self.tasks, "add", "-"]
@@ -1141,16 +1142,7 @@ class Bench:
             ),
         }
         if self.task:
-            task_env = self.task_env(self.root / "pg-bulk-task")
-            source = str(self.task_import_file(size))
-
-            def task_before() -> list[str]:
-                data = Path(task_env["TASKDATA"])
-                shutil.rmtree(data, ignore_errors=True)
-                data.mkdir()
-                return [self.task, "import", source]
-
-            commands["task"] = Command([], task_env, before=task_before)
+            commands["task"] = self.task_import(size, "pg-bulk-task")
         results = self.measure(commands, runs)
         self.record("add - (bulk, PostgreSQL)", label, results, versus=True)
         self.record(

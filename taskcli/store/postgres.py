@@ -30,7 +30,7 @@ from itertools import chain
 from typing import Any
 
 from taskcli.errors import StorageError, TaskNotFound
-from taskcli.store.urls import display_url, secrets
+from taskcli.store.urls import display_url, parse, secrets
 
 # The advisory lock every writer of a taskcli database takes ("tCLI").
 WRITE_LOCK = 0x74434C49
@@ -52,20 +52,16 @@ _SERIALIZATION = {"40001", "40P01"}
 
 
 def _sqlalchemy_url(url: str) -> Any:
-    from sqlalchemy.engine import make_url
-
-    scheme, rest = url.split("://", 1)
-    try:
-        parsed = make_url(f"postgresql+psycopg://{rest}")
-    except Exception as error:  # ArgumentError, ValueError: a URL it cannot read
+    """The URL as SQLAlchemy connects to it, through psycopg."""
+    parsed = parse(url)
+    if parsed is None:
         from taskcli.errors import InvalidInput
 
         raise InvalidInput(
             f"{display_url(url)} is not a database URL taskcli can read (several hosts: "
             "?host=h1:5432&host=h2:5433)"
-        ) from error
-    del scheme
-    return parsed
+        )
+    return parsed.set(drivername="postgresql+psycopg")
 
 
 class PostgresStore:

@@ -9,6 +9,7 @@ spelling (`?` marks, `a IS b` for null-safe equality) to PostgreSQL's.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import Boolean, Integer, LargeBinary, String, and_, cast, func, literal, or_
@@ -30,29 +31,81 @@ def contains_folded(text: str | None, folded: str) -> bool:
     return text is not None and folded in text.casefold()
 
 
-class listed_time(FunctionElement):
-    """A stored time as listings show it: RFC 3339 UTC text with six digits of
-    fraction ('2026-11-26T17:02:27.356578Z'), made by the database."""
+def _function(name: str, type_: Any, doc: str, sqlite: str, postgresql: str) -> Any:
+    """A SQL function of taskcli's that compiles to `sqlite` or `postgresql`, each a
+    template whose {} is the function's arguments, compiled."""
+    made = type(name, (FunctionElement,), {"type": type_, "inherit_cache": True,
+                                              "name": name, "__doc__": doc})  # fmt: skip
+    for dialect, template in (("sqlite", sqlite), ("postgresql", postgresql)):
 
-    type = String()
-    inherit_cache = True
-    name = "listed_time"
+        def compile_(element: Any, compiler: Any, template: str = template, **kw: Any) -> str:
+            return template.format(compiler.process(element.clauses, **kw))
 
-
-@compiles(listed_time, "sqlite")
-def _listed_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    # SQLAlchemy stores times as 'YYYY-MM-DD HH:MM:SS.ffffff' (always six digits).
-    (column,) = element.clauses
-    return f"(replace({compiler.process(column, **kw)}, ' ', 'T') || 'Z')"
+        compiles(made, dialect)(compile_)
+    return made
 
 
-@compiles(listed_time, "postgresql")
-def _listed_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    (column,) = element.clauses
-    return (
-        f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', "
-        '\'YYYY-MM-DD"T"HH24:MI:SS.US"Z"\')'
-    )
+# SQLAlchemy stores times on SQLite as 'YYYY-MM-DD HH:MM:SS.ffffff' (always six digits).
+listed_time = _function(
+    "listed_time",
+    String(),
+    "A stored time as listings show it: RFC 3339 UTC text with six digits of "
+    "fraction ('2026-11-26T17:02:27.356578Z'), made by the database.",
+    "(replace({}, ' ', 'T') || 'Z')",
+    """to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')""",
+)
+stored_time_text = _function(
+    "stored_time_text",
+    String(),
+    "A stored time in SQLite's stored form ('YYYY-MM-DD HH:MM:SS.ffffff', UTC), the "
+    "form records of an import compare with.",
+    "{}",
+    "to_char({} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')",
+)
+as_text = _function(
+    "as_text",
+    String(),
+    "A text column as text, even where someone changed its type (jsonb).",
+    "{}",
+    "CAST({} AS TEXT)",
+)
+position = _function(
+    "position",
+    Integer(),
+    "Where text `b` starts in text `a` (1-based), 0 if it does not occur.",
+    "instr({})",
+    "strpos({})",
+)
+id_text = _function(
+    "id_text",
+    String(),
+    "An integer column as its decimal text.",
+    "{}",  # substr() reads an integer as its text
+    "CAST({} AS TEXT)",
+)
+nocase = _function(
+    "nocase",
+    String(),
+    "Text for sorting with ASCII letters' case ignored and everything else by code "
+    "point: SQLite's NOCASE collation, and the same order on PostgreSQL.",
+    "{} COLLATE NOCASE",
+    f"translate({{}}, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}') COLLATE \"C\"",
+)
+any_true = _function(
+    "any_true",
+    Boolean(),
+    "Whether a condition holds for some row of a group (an aggregate).",
+    "max({})",
+    "bool_or({})",
+)
+not_text = _function(
+    "not_text",
+    Boolean(),
+    "Whether a stored value is not text (SQLite's columns hold any type; a "
+    "PostgreSQL column only its own).",
+    "typeof({}) != 'text'",
+    "false",
+)
 
 
 def listed(column: Any) -> Any:
@@ -66,140 +119,6 @@ def listed(column: Any) -> Any:
     if column.name in ("tags", "extra"):  # their stored JSON text, whatever the column holds
         return as_text(column).label(column.name)
     return column
-
-
-class as_text(FunctionElement):
-    """A text column as text, even where someone changed its type (jsonb)."""
-
-    type = String()
-    inherit_cache = True
-    name = "as_text"
-
-
-@compiles(as_text, "sqlite")
-def _as_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)
-
-
-@compiles(as_text, "postgresql")
-def _as_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
-
-
-class stored_time_text(FunctionElement):
-    """A stored time in SQLite's stored form ('YYYY-MM-DD HH:MM:SS.ffffff', UTC),
-    the form records of an import compare with."""
-
-    type = String()
-    inherit_cache = True
-    name = "stored_time_text"
-
-
-@compiles(stored_time_text, "sqlite")
-def _stored_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    (column,) = element.clauses
-    return compiler.process(column, **kw)
-
-
-@compiles(stored_time_text, "postgresql")
-def _stored_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    (column,) = element.clauses
-    return (
-        f"to_char({compiler.process(column, **kw)} AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS.US')"
-    )
-
-
-class position(FunctionElement):
-    """Where text `b` starts in text `a` (1-based), 0 if it does not occur."""
-
-    type = Integer()
-    inherit_cache = True
-    name = "position"
-
-
-@compiles(position, "sqlite")
-def _position_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"instr({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(position, "postgresql")
-def _position_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"strpos({compiler.process(element.clauses, **kw)})"
-
-
-class id_text(FunctionElement):
-    """An integer column as its decimal text."""
-
-    type = String()
-    inherit_cache = True
-    name = "id_text"
-
-
-@compiles(id_text, "sqlite")
-def _id_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return compiler.process(element.clauses, **kw)  # substr() reads an integer as its text
-
-
-@compiles(id_text, "postgresql")
-def _id_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"CAST({compiler.process(element.clauses, **kw)} AS TEXT)"
-
-
-class nocase(FunctionElement):
-    """Text for sorting with ASCII letters' case ignored and everything else by code
-    point: SQLite's NOCASE collation, and the same order on PostgreSQL."""
-
-    type = String()
-    inherit_cache = True
-    name = "nocase"
-
-
-@compiles(nocase, "sqlite")
-def _nocase_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"{compiler.process(element.clauses, **kw)} COLLATE NOCASE"
-
-
-@compiles(nocase, "postgresql")
-def _nocase_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    column = compiler.process(element.clauses, **kw)
-    return f"translate({column}, '{_ASCII_UPPER}', '{_ASCII_UPPER.lower()}') COLLATE \"C\""
-
-
-class any_true(FunctionElement):
-    """Whether a condition holds for some row of a group (an aggregate)."""
-
-    type = Boolean()
-    inherit_cache = True
-    name = "any_true"
-
-
-@compiles(any_true, "sqlite")
-def _any_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"max({compiler.process(element.clauses, **kw)})"
-
-
-@compiles(any_true, "postgresql")
-def _any_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"bool_or({compiler.process(element.clauses, **kw)})"
-
-
-class not_text(FunctionElement):
-    """Whether a stored value is not text (SQLite's columns hold any type; a
-    PostgreSQL column only its own)."""
-
-    type = Boolean()
-    inherit_cache = True
-    name = "not_text"
-
-
-@compiles(not_text, "sqlite")
-def _not_text_sqlite(element: Any, compiler: Any, **kw: Any) -> str:
-    return f"typeof({compiler.process(element.clauses, **kw)}) != 'text'"
-
-
-@compiles(not_text, "postgresql")
-def _not_text_postgres(element: Any, compiler: Any, **kw: Any) -> str:
-    return "false"
 
 
 def contains_search(column: Any, needle: str, dialect: str) -> Any:
@@ -232,7 +151,7 @@ def contains_search(column: Any, needle: str, dialect: str) -> Any:
 def matches_search(needle: str, *texts: str | None) -> bool:
     """Whether any of the texts contains `needle`, ignoring case (casefold)."""
     folded = needle.casefold()
-    return any(text is not None and folded in text.casefold() for text in texts)
+    return any(contains_folded(text, folded) for text in texts)
 
 
 # -- raw SQL ---------------------------------------------------------------------------
@@ -245,21 +164,16 @@ def dialect_of(session: Session) -> str:
     return session.connection().dialect.name
 
 
+@lru_cache(maxsize=512)
 def _adapt(sql: str) -> str:
     return _NULL_SAFE.sub("IS NOT DISTINCT FROM ", sql.replace("%", "%%").replace("?", "%s"))
-
-
-_ADAPTED: dict[str, str] = {}
 
 
 def run(session: Session, sql: str, parameters: tuple[Any, ...] = ()) -> Any:
     """Run raw SQL written in SQLite's spelling on the session's connection."""
     connection = session.connection()
     if connection.dialect.name == "postgresql":
-        adapted = _ADAPTED.get(sql)
-        if adapted is None:
-            adapted = _ADAPTED.setdefault(sql, _adapt(sql)) if len(_ADAPTED) < 512 else _adapt(sql)
-        sql = adapted
+        sql = _adapt(sql)
     return connection.exec_driver_sql(sql, parameters)
 
 

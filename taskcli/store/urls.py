@@ -26,12 +26,16 @@ def looks_like_url(value: object) -> bool:
     return isinstance(value, str) and _LOOKS_LIKE_URL.match(value) is not None
 
 
-def _parsed(url: str) -> Any:
+def parse(url: str) -> Any:
+    """The URL as the connection reads it (SQLAlchemy's URL), None if it cannot."""
+    if "://" not in url:
+        return None
+    scheme, rest = url.split("://", 1)
     try:
         from sqlalchemy.engine import make_url
 
-        return make_url(url.split("://", 1)[0].strip().lower() + "://" + url.split("://", 1)[1])
-    except Exception:  # ArgumentError, ValueError, IndexError: not a URL it can read
+        return make_url(f"{scheme.strip().lower()}://{rest}")
+    except Exception:  # ArgumentError, ValueError: not a URL it can read
         return None
 
 
@@ -41,7 +45,7 @@ def display_url(url: str) -> str:
 
     match = _LOOKS_LIKE_URL.match(url)
     scheme = (match.group(1) or match.group(2)) if match else "?"
-    parsed = _parsed(url) if "://" in url else None
+    parsed = parse(url)
     if parsed is None:
         return f"{scheme}://{HIDDEN}"
     user = "" if parsed.username is None else quote(parsed.username, safe="")
@@ -88,7 +92,7 @@ def hide_passwords(arguments: tuple[str, ...]) -> tuple[str, ...]:
 def secrets(url: str) -> list[str]:
     """The secrets a URL holds (its password, secret parameters): what errors must
     never show."""
-    parsed = _parsed(url)
+    parsed = parse(url)
     if parsed is None:
         return []
     found = [parsed.password] if parsed.password else []
