@@ -134,8 +134,8 @@ def test_bulk_add_is_one_transaction(service):
     statements: list[str] = []
     event.listen(
         service.store._engine,
-        "connect",
-        lambda connection, record: connection.set_trace_callback(statements.append),
+        "checkout",
+        lambda connection, record, proxy: connection.set_trace_callback(statements.append),
     )
     rows = service.add_many(TaskCreate(title=f"t{n}") for n in range(5000))
     assert [row.id for row in rows] == list(range(2, 5002))

@@ -57,12 +57,13 @@ class Store(Protocol):
 
 
 def close_all() -> None:
-    """Close every PostgreSQL connection this process holds (at the end of a command)."""
+    """Close every database connection this process holds (at the end of a command)."""
     import sys
 
-    postgres = sys.modules.get("taskcli.store.postgres")
-    if postgres is not None:
-        postgres.close_all()
+    for name in ("taskcli.store.sqlite", "taskcli.store.postgres"):
+        store = sys.modules.get(name)
+        if store is not None:
+            store.close_all()
 
 
 def open_store(location: str | PathLike[str], busy_timeout: float | None = None) -> Store:

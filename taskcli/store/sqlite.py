@@ -26,14 +26,15 @@ import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, suppress
 from datetime import datetime
-from functools import partial
+from functools import cache, partial
 from itertools import chain
 from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc
-from sqlalchemy.pool import NullPool, StaticPool
+from sqlalchemy.pool import NullPool, Pool, QueuePool, StaticPool
+from sqlalchemy.util import LRUCache
 from sqlmodel import Session
 
 from taskcli.errors import StorageError, TaskNotFound
@@ -49,6 +50,10 @@ DEFAULT_BUSY_TIMEOUT = 10.0
 # PRAGMA application_id of every database taskcli makes ("tCLI"): the mark that
 # tells its files from any other SQLite file.
 APPLICATION_ID = 0x74434C49
+
+# Compiled statements kept for every SQLite engine of a process (see _shared):
+# SQLAlchemy's default for one engine.
+_COMPILED_STATEMENTS = 500
 
 # Execution option that makes a transaction start with BEGIN IMMEDIATE.
 WRITE = "taskcli_write"
@@ -239,12 +244,33 @@ def _uri(path: Path, options: str) -> str:
     return f"file:{quote(os.fsencode(path))}?{options}"
 
 
+@cache
+def _shared() -> tuple[Engine, Callable[[sqlite3.Connection], None], LRUCache]:
+    """What every SQLite engine of this process shares: one dialect, initialised
+    once (on an in-memory database), its per-connection setup, and one cache of
+    compiled statements.
+
+    SQLAlchemy keys compiled statements by dialect, and each engine create_engine
+    makes has its own: every command (a new engine, and in the command server a
+    new process) would compile each statement again, about half the work of a
+    warm `add` or `done`. Shared, the statements the command server compiles while
+    it warms up, before it forks, are ready in every command it runs."""
+    template = create_engine("sqlite://", poolclass=NullPool)
+    with template.connect():
+        pass  # initialises the dialect
+    setup = template.dialect.on_connect()
+    return template, setup, LRUCache(_COMPILED_STATEMENTS)
+
+
 def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engine:
+    template, setup, compiled = _shared()
+
     def connect() -> sqlite3.Connection:
         # isolation_level=None: the driver never opens transactions itself; _begin does.
         connection = sqlite3.connect(
             uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
+        setup(connection)  # what create_engine's engines do on connect
         connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         # FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on power loss,
         # and a command that printed success must have its change on disk.
@@ -252,8 +278,19 @@ def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engi
         connection.create_function(SEARCH_FUNCTION, 2, contains_folded, deterministic=True)
         return connection
 
-    pool = StaticPool if one_connection else NullPool
-    engine = create_engine("sqlite://", creator=connect, poolclass=pool)
+    # One connection is kept between uses (a command checks the file, then runs a
+    # session: one connect, and one checkpoint when it is closed, instead of one
+    # per use); threads that use the engine at once get one each.
+    pool: Pool = (
+        StaticPool(connect) if one_connection else QueuePool(connect, pool_size=1, max_overflow=-1)
+    )
+    engine = Engine(
+        pool,
+        template.dialect,
+        template.url,
+        query_cache_size=0,
+        execution_options={"compiled_cache": compiled},
+    )
     event.listen(engine, "begin", _begin)
     return engine
 
@@ -506,6 +543,15 @@ def upgrade(connection: Connection) -> None:
 # Rows per fetch when streaming.
 _BATCH = 2000
 _BIG_CACHE_KIB = 16 * 1024
+# The stores holding an engine (see close_all).
+_OPEN: weakref.WeakSet[SQLiteStore] = weakref.WeakSet()
+
+
+def close_all() -> None:
+    """Close the connection every store of this process keeps (at the end of a
+    command, so that the last one out checkpoints the WAL and removes it)."""
+    for store in list(_OPEN):
+        store.close()
 
 
 class SQLiteStore:
@@ -546,6 +592,7 @@ class SQLiteStore:
             if self._engine is not None:
                 self._engine.dispose()
             self._engine, self._writable = engine, write
+            _OPEN.add(self)
         return self._engine
 
     def open_existing(self, ids: list[int], write: bool) -> Engine:
