@@ -693,6 +693,7 @@ def _can_run_faithfully(request: dict, fds: list[int]) -> bool:
 # Signals whose handling the server's child keeps as its own: SIGIO ends it with
 # its caller; Python itself ignores SIGPIPE and SIGXFSZ in every process.
 _OWN_SIGNALS = {signal.SIGIO, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGKILL, signal.SIGSTOP}
+_ADOPTED_SIGNALS = sorted(signal.valid_signals() - _OWN_SIGNALS)
 
 
 def _adopt(request: dict, fds: list[int], pid: int) -> None:
@@ -706,23 +707,35 @@ def _adopt(request: dict, fds: list[int], pid: int) -> None:
     os.close(cwd)
     os.umask(request["umask"])
     ignored = set(request["ignored"])
-    for signum in signal.valid_signals() - _OWN_SIGNALS:
+    for signum in _ADOPTED_SIGNALS:
         if signum in ignored:
             handler = signal.SIG_IGN
         elif signum == signal.SIGINT:
             handler = signal.default_int_handler
         else:
             handler = signal.SIG_DFL
-        with contextlib.suppress(OSError, ValueError):
-            signal.signal(signum, handler)
-    os.environ.clear()
-    os.environ.update({os.fsdecode(k): os.fsdecode(v) for k, v in request["env"].items()})
+        # getsignal tells what Python set (None: something it did not); only a
+        # disposition that differs costs a system call.
+        if signal.getsignal(signum) != handler:
+            with contextlib.suppress(OSError, ValueError):
+                signal.signal(signum, handler)
+    _adopt_environment({os.fsdecode(k): os.fsdecode(v) for k, v in request["env"].items()})
     sys.argv = [os.fsdecode(arg) for arg in request["argv"]]
     sys.stdin, sys.stdout, sys.stderr = (
         _stream(fd, mode, settings)
         for fd, mode, settings in zip((0, 1, 2), ("r", "w", "w"), request["streams"], strict=True)
     )
     _detect_shell_from(pid)
+
+
+def _adopt_environment(wanted: dict[str, str]) -> None:
+    """Make os.environ (and the C environment under it) exactly `wanted`, changing
+    only the variables that differ."""
+    for name in [name for name in os.environ if name not in wanted]:
+        del os.environ[name]
+    for name, value in wanted.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 def _detect_shell_from(pid: int) -> None:

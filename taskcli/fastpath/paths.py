@@ -72,19 +72,24 @@ def code_fingerprint() -> str:
     # and its libraries live): a server whose second half differs runs older code
     # of the same installation (see daemon._stop_outdated).
     installation = "\0".join(parts).encode("utf-8", "surrogateescape")
+    # Every module's path, modification time and size (the client computes this
+    # for every command: one scandir per folder, one stat per file).
+    files = []
     folders = [package]
-    for root, dirs, _files in os.walk(package):
-        dirs[:] = sorted(name for name in dirs if name != "__pycache__")
-        folders += [os.path.join(root, name) for name in dirs]
-    for folder in folders:
+    while folders:
         try:
-            entries = sorted(os.scandir(folder), key=lambda entry: entry.name)
+            entries = os.scandir(folders.pop())
         except OSError:
             continue
-        for entry in entries:
-            if entry.name.endswith(".py"):
-                info = entry.stat()
-                parts.append(f"{entry.path}:{info.st_mtime_ns}:{info.st_size}")
+        with entries:
+            for entry in entries:
+                if entry.name.endswith(".py"):
+                    info = entry.stat()
+                    files.append(f"{entry.path}:{info.st_mtime_ns}:{info.st_size}")
+                elif entry.name != "__pycache__" and entry.is_dir(follow_symlinks=False):
+                    folders.append(entry.path)
+    files.sort()
+    parts += files
     for entry in search_path:
         if entry.endswith("site-packages"):
             try:

@@ -271,7 +271,6 @@ def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engi
             uri, uri=True, timeout=busy_timeout, isolation_level=None, check_same_thread=False
         )
         setup(connection)  # what create_engine's engines do on connect
-        connection.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
         # FULL, not WAL's usual NORMAL: NORMAL may lose the last commits on power loss,
         # and a command that printed success must have its change on disk.
         connection.execute("PRAGMA synchronous = FULL")
@@ -489,14 +488,15 @@ def open_for_writing(path: Path, busy_timeout: float, create: bool) -> Engine | 
         return None
     if not os.access(path, os.W_OK):
         raise StorageError(f"database {path} is read-only")
-    _header(path)
+    header = _header(path)
     engine = make_engine(path, busy_timeout)
     try:
         with engine.connect() as connection:
             identity = _identify(connection, path)
         if identity.version != HEAD or not identity.marked:
             _initialise(engine, path)
-        _switch_to_wal(engine)
+        if not header or header[18] != _WAL_FORMAT:
+            _switch_to_wal(engine)
     except BaseException:
         engine.dispose()
         raise
@@ -569,6 +569,7 @@ class SQLiteStore:
         self._writable = False
 
     def close(self) -> None:
+        _OPEN.discard(self)
         if self._engine is not None:
             self._engine.dispose()
             self._engine = None
