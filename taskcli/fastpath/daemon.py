@@ -561,27 +561,26 @@ def _handle(
 ) -> int:
     pidfd = peer.peer_pidfd(connection)
     pid, _uid, _gid = protocol.peer_credentials(connection)
+    # The caller's rights are compared with this process's while the caller sends
+    # its request (it has just been told READY): exactly the caller's rights, or
+    # the caller runs the command itself. (Adopting them first does no harm to
+    # a status request, which this process answers and exits.)
+    try:
+        peer.check_and_adopt(pid, own)
+        refused = False
+    except peer.Refused:
+        refused = True
     request, fds = _read_request(connection)
     kind = request.get("kind")
     if kind == "status" and request.get("protocol") == protocol.VERSION:
         connection.sendall(protocol.frame(_status(server_pid, started, served)))
         return 0
-    if not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
+    if refused or not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(protocol.FALLBACK)
         return 0
-    # The challenge goes out first: the client answers it while this process
-    # compares the caller's rights with its own.
     nonce = _challenge(connection)
-    try:
-        # Exactly the caller's rights, or the caller runs the command itself.
-        peer.check_and_adopt(pid, own)
-        refused = False
-    except peer.Refused:
-        refused = True
-    # The answer is read either way, so that the client finds the reply whole
-    # (a socket closed on unread data would reset the connection).
     answered = _answered(connection, nonce)
-    if refused or not answered or not peer.still_same_process(pidfd, pid):
+    if not answered or not peer.still_same_process(pidfd, pid):
         connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)
