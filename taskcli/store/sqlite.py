@@ -262,7 +262,54 @@ def _shared() -> tuple[Engine, Callable[[sqlite3.Connection], None], LRUCache]:
     return template, setup, LRUCache(_COMPILED_STATEMENTS)
 
 
-def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engine:
+class _Pool(QueuePool):
+    """QueuePool whose connections checked in after dispose() are closed, not kept.
+
+    Engine.dispose closes only the connections at rest in the pool: one still
+    checked out (a listing's cursor whose reader went away, finalised after the
+    command's close_all) would come back to the disposed pool and stay open until
+    the process ends with os._exit, leaving the -wal and -shm files behind."""
+
+    _disposed = False
+
+    def dispose(self) -> None:
+        self._disposed = True
+        super().dispose()
+
+    def _do_return_conn(self, record: Any) -> None:
+        if self._disposed:
+            record.close()
+        else:
+            super()._do_return_conn(record)
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        status = os.stat(path)
+    except OSError:
+        return None
+    return status.st_dev, status.st_ino
+
+
+def _check_same_file(path: Path, pool: Pool) -> None:
+    """A connection kept between uses is used again only while `path` is still the
+    file it opened: one whose file was deleted or replaced (a long-running `tasks
+    serve`) is discarded, and a new connection opens what is there now."""
+
+    def connect(_connection: Any, record: Any) -> None:
+        record.info["file"] = _file_identity(path)
+
+    def checkout(_connection: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("file") != _file_identity(path):
+            raise exc.DisconnectionError(f"{path} was deleted or replaced")
+
+    event.listen(pool, "connect", connect)
+    event.listen(pool, "checkout", checkout)
+
+
+def _engine(
+    uri: str, busy_timeout: float, one_connection: bool = False, path: Path | None = None
+) -> Engine:
     template, setup, compiled = _shared()
 
     def connect() -> sqlite3.Connection:
@@ -281,8 +328,10 @@ def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engi
     # session: one connect, and one checkpoint when it is closed, instead of one
     # per use); threads that use the engine at once get one each.
     pool: Pool = (
-        StaticPool(connect) if one_connection else QueuePool(connect, pool_size=1, max_overflow=-1)
+        StaticPool(connect) if one_connection else _Pool(connect, pool_size=1, max_overflow=-1)
     )
+    if path is not None and not one_connection:
+        _check_same_file(path, pool)
     engine = Engine(
         pool,
         template.dialect,
@@ -297,7 +346,7 @@ def _engine(uri: str, busy_timeout: float, one_connection: bool = False) -> Engi
 def make_engine(path: Path, busy_timeout: float) -> Engine:
     """An engine that may read and write an existing database file, with durable
     commits and a busy timeout."""
-    return _engine(_uri(path, "mode=rw"), busy_timeout)
+    return _engine(_uri(path, "mode=rw"), busy_timeout, path=path)
 
 
 def _shared_lock(path: Path, busy_timeout: float) -> int | None:
