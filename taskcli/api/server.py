@@ -24,6 +24,7 @@ def run(
     raises the signal again (SIGINT: KeyboardInterrupt, for the caller to end on)."""
     import uvicorn
 
+    server_class = _server_class()
     app = create_app(context, token=token, cors_origins=cors_origins, hosts=hosts, log=log)
     config = uvicorn.Config(
         app,
@@ -33,4 +34,23 @@ def run(
         server_header=False,
         timeout_graceful_shutdown=GRACE,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    server_class(config).run(sockets=[sock])
+
+
+def _server_class() -> type:
+    import uvicorn
+
+    class Server(uvicorn.Server):
+        async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+            try:
+                await super().shutdown(sockets=sockets)
+            finally:
+                # A SIGTERM is raised again once this returns, with its default
+                # action: the process ends before the command's own close_all. The
+                # connection the store keeps is closed here, so that the last one
+                # out checkpoints the WAL and removes the -wal and -shm files.
+                from taskcli.store import close_all
+
+                close_all()
+
+    return Server
