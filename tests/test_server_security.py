@@ -762,3 +762,50 @@ def test_only_a_caller_that_may_signal_the_server_stops_it(make_env):
         == f"Stopped the command server (pid {status['pid']}).\n".encode()
     )
     assert _wait_for(lambda: not _alive(status["pid"]))
+
+
+SIGNAL_BEFORE_START = """
+import os, signal, sys
+from taskcli.fastpath import protocol
+answer = protocol.answer_challenge
+
+def answer_after_a_signal(sock, message):
+    # SIGTERM comes once the client knows the child's pid, before the command has
+    # the caller's signal dispositions (it answers the challenge first).
+    os.kill(os.getpid(), signal.SIGTERM)
+    answer(sock, message)
+
+protocol.answer_challenge = answer_after_a_signal
+sys.argv = ["tasks", *sys.argv[1:]]
+from taskcli.fastpath.client import main
+main()
+"""
+
+
+def test_a_signal_before_the_command_starts_still_ends_it(pair):
+    """A client's SIGTERM between learning its command's pid and the command's
+    start is passed on once the command has the caller's dispositions: a spare
+    ignores SIGTERM, so one passed on earlier was lost, and an `add -` reading an
+    input that stays open ran on (the stress script saw it hang)."""
+    warm, _cold = pair
+    status = warm.warm()
+    # The launcher's own interpreter and options: the server is that installation's.
+    interpreter = TASKS.read_bytes().split(b"\n", 1)[0][2:].decode().split()
+    reader, writer = os.pipe()
+    client = subprocess.Popen(
+        [*interpreter, "-c", SIGNAL_BEFORE_START, "add", "-"],
+        stdin=reader,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=warm.vars,
+    )
+    os.close(reader)
+    try:
+        os.write(writer, b"held open\n")
+        assert client.wait(timeout=30) == -signal.SIGTERM  # as it would die in-process
+    finally:
+        os.close(writer)
+        client.kill()
+        client.wait()
+    assert warm.status()["served"] > status["served"]  # it did run in the server
+    assert warm.run("list", "--json").stdout.strip() in (b"[]", b"")

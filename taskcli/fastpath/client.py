@@ -234,11 +234,15 @@ def _wait(sock: object) -> int | None:
     signal (kill -9, a closed terminal's SIGHUP) never leaves its command running.
     """
     child: list[int] = []
-    pending: list[int] = []  # signals that arrived before the child's pid
+    # Signals are passed on once the command has the caller's dispositions
+    # (STARTED): before that, the child still ignores SIGTERM as a spare does, and
+    # one passed on would be lost while the command ran on.
+    started: list[bool] = []
+    pending: list[int] = []  # signals that arrived before the command started
     forwarded: list[int] = []
 
     def forward(signum: int, frame: object) -> None:
-        if not child:
+        if not started:
             pending.append(signum)
             return
         forwarded.append(signum)
@@ -288,13 +292,16 @@ def _wait(sock: object) -> int | None:
                 break
             if received[:1] == protocol.CHALLENGE and len(received) >= 13:
                 # The command's process: known before the answer, which lets it
-                # run, so Ctrl-Z and Ctrl-C reach it from its start.
+                # run, so Ctrl-Z holds it from its start.
                 child.append(int.from_bytes(received[1:9], "big"))
-                for signum in pending:
-                    forward(signum, None)
                 protocol.answer_challenge(sock, received[1:13])
                 received = received[13:]
             if received[:1] == protocol.STARTED and len(received) >= 9:
+                # It has the caller's signal dispositions now: what arrived meanwhile
+                # reaches it before its first instruction.
+                started.append(True)
+                while pending:
+                    forward(pending.pop(0), None)
                 received = received[9:]
             if received[:1] == protocol.EXITED and len(received) >= 5:
                 return int.from_bytes(received[1:5], "big", signed=True)
@@ -308,9 +315,10 @@ def _wait(sock: object) -> int | None:
         # here): run it in this process, unless the user already interrupted it.
         signals = pending + forwarded
         return _interrupted(signals[-1]) if signals else None
-    if forwarded:
-        # The command died of the signal we passed on: end as it would have.
-        return _interrupted(forwarded[-1])
+    if forwarded or pending:
+        # The command died of the signal we passed on (or one that came before it
+        # started): end as it would have.
+        return _interrupted((forwarded + pending)[-1])
     sys.stderr.write(
         "Error: the command server stopped while running this command; a change is "
         "saved whole or not at all, so check with 'tasks list'\n"

@@ -693,6 +693,7 @@ def _can_run_faithfully(request: dict, fds: list[int]) -> bool:
 # its caller; Python itself ignores SIGPIPE and SIGXFSZ in every process.
 _OWN_SIGNALS = {signal.SIGIO, signal.SIGPIPE, signal.SIGXFSZ, signal.SIGKILL, signal.SIGSTOP}
 _ADOPTED_SIGNALS = sorted(signal.valid_signals() - _OWN_SIGNALS)
+_FAULT_SIGNALS = {signal.SIGSEGV, signal.SIGFPE, signal.SIGABRT, signal.SIGBUS, signal.SIGILL}
 
 
 def _adopt(request: dict, fds: list[int], pid: int) -> None:
@@ -714,8 +715,9 @@ def _adopt(request: dict, fds: list[int], pid: int) -> None:
         else:
             handler = signal.SIG_DFL
         # getsignal tells what Python set (None: something it did not); only a
-        # disposition that differs costs a system call.
-        if signal.getsignal(signum) != handler:
+        # disposition that differs costs a system call, but for the signals that
+        # faulthandler catches in C, where Python's own record does not show it.
+        if signum in _FAULT_SIGNALS or signal.getsignal(signum) != handler:
             with contextlib.suppress(OSError, ValueError):
                 signal.signal(signum, handler)
     _adopt_environment({os.fsdecode(k): os.fsdecode(v) for k, v in request["env"].items()})

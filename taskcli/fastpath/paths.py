@@ -72,11 +72,13 @@ def code_fingerprint() -> str:
     installation = "\0".join(parts).encode("utf-8", "surrogateescape")
     # Every module's path, modification time and size (the client computes this
     # for every command: one scandir per folder, one stat per file).
+    # A folder that is a symbolic link is read, but not what it holds in turn.
     files = []
-    folders = [package]
+    folders = [(package, True)]
     while folders:
+        folder, descend = folders.pop()
         try:
-            entries = os.scandir(folders.pop())
+            entries = os.scandir(folder)
         except OSError:
             continue
         with entries:
@@ -84,8 +86,8 @@ def code_fingerprint() -> str:
                 if entry.name.endswith(".py"):
                     info = entry.stat()
                     files.append(f"{entry.path}:{info.st_mtime_ns}:{info.st_size}")
-                elif entry.name != "__pycache__" and entry.is_dir(follow_symlinks=False):
-                    folders.append(entry.path)
+                elif descend and entry.name != "__pycache__" and entry.is_dir():
+                    folders.append((entry.path, not entry.is_symlink()))
     files.sort()
     parts += files
     for entry in search_path:
