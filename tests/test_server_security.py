@@ -782,7 +782,7 @@ main()
 """
 
 
-def test_a_signal_before_the_command_starts_still_ends_it(pair):
+def test_a_signal_before_the_command_starts_still_ends_it(pair, tmp_path):
     """A client's SIGTERM between learning its command's pid and the command's
     start is passed on once the command has the caller's dispositions: a spare
     ignores SIGTERM, so one passed on earlier was lost, and an `add -` reading an
@@ -798,6 +798,7 @@ def test_a_signal_before_the_command_starts_still_ends_it(pair):
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         env=warm.vars,
+        cwd=tmp_path,  # taskcli from where it is installed, not from a checkout here
     )
     os.close(reader)
     try:
