@@ -765,15 +765,17 @@ def test_only_a_caller_that_may_signal_the_server_stops_it(make_env):
 
 
 SIGNAL_BEFORE_START = """
-import os, signal, sys
+import os, signal, sys, time
 from taskcli.fastpath import protocol
 answer = protocol.answer_challenge
 
 def answer_after_a_signal(sock, message):
-    # SIGTERM comes once the client knows the child's pid, before the command has
-    # the caller's signal dispositions (it answers the challenge first).
-    os.kill(os.getpid(), signal.SIGTERM)
+    # A signal comes once the client knows the child's pid, before the command has
+    # the caller's signal dispositions (it answers the challenge first); then the
+    # client may be slow to read what follows (a busy machine).
+    os.kill(os.getpid(), getattr(signal, os.environ.get("SIGNAL_NAME", "SIGTERM")))
     answer(sock, message)
+    time.sleep(float(os.environ.get("SLOW_CLIENT", "0")))
 
 protocol.answer_challenge = answer_after_a_signal
 sys.argv = ["tasks", *sys.argv[1:]]
@@ -810,3 +812,60 @@ def test_a_signal_before_the_command_starts_still_ends_it(pair, tmp_path):
         client.wait()
     assert warm.status()["served"] > status["served"]  # it did run in the server
     assert warm.run("list", "--json").stdout.strip() in (b"[]", b"")
+
+
+@pytest.mark.parametrize("name, code", [("SIGTERM", -signal.SIGTERM), ("SIGINT", 130)])
+def test_a_signal_held_for_a_slow_client_still_comes_first(pair, tmp_path, name, code):
+    """The command waits for the client to pass on the signals it held (GO): a
+    client slow to read STARTED must not let the command run and commit first."""
+    warm, _cold = pair
+    status = warm.warm()
+    interpreter = TASKS.read_bytes().split(b"\n", 1)[0][2:].decode().split()
+    result = subprocess.run(
+        [*interpreter, "-c", SIGNAL_BEFORE_START, "add", "never saved"],
+        capture_output=True,
+        env={**warm.vars, "SIGNAL_NAME": name, "SLOW_CLIENT": "0.5"},
+        cwd=tmp_path,
+        timeout=60,
+    )
+    assert result.returncode == code, result
+    assert result.stdout == b""
+    assert warm.status()["served"] > status["served"]
+    assert warm.run("list", "--all", "--json").stdout.strip() in (b"[]", b"")
+
+
+STOPPED_BEFORE_START = """
+import os, signal, sys
+from taskcli.fastpath import protocol
+answer = protocol.answer_challenge
+
+def stop_then_answer(sock, message):
+    os.kill(os.getpid(), signal.SIGTSTP)  # Ctrl-Z before the command starts
+    answer(sock, message)
+
+protocol.answer_challenge = stop_then_answer
+sys.argv = ["tasks", *sys.argv[1:]]
+from taskcli.fastpath.client import main
+main()
+"""
+
+
+def test_a_client_stopped_before_its_command_started_then_killed_leaves_nothing(pair, tmp_path):
+    warm, _cold = pair
+    status = warm.warm()
+    interpreter = TASKS.read_bytes().split(b"\n", 1)[0][2:].decode().split()
+    client = subprocess.Popen(
+        [*interpreter, "-c", STOPPED_BEFORE_START, "add", "never saved"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=warm.vars,
+        cwd=tmp_path,
+    )
+    try:
+        assert _wait_for(lambda: _stopped(client.pid), 20)
+        assert _wait_for(lambda: any(_stopped(p) for p in _server_children(status["pid"])), 20)
+    finally:
+        client.kill()
+        client.wait()
+    assert _wait_for(lambda: not any(_stopped(p) for p in _server_children(status["pid"])), 20)
+    assert warm.run("list", "--all", "--json").stdout.strip() in (b"[]", b"")

@@ -302,6 +302,10 @@ def _wait(sock: object) -> int | None:
                 started.append(True)
                 while pending:
                     forward(pending.pop(0), None)
+                try:
+                    sock.sendall(protocol.GO)
+                except OSError:
+                    pass  # the command has gone: the next read tells
                 received = received[9:]
             if received[:1] == protocol.EXITED and len(received) >= 5:
                 return int.from_bytes(received[1:5], "big", signed=True)
@@ -318,7 +322,11 @@ def _wait(sock: object) -> int | None:
     if forwarded or pending:
         # The command died of the signal we passed on (or one that came before it
         # started): end as it would have.
-        return _interrupted((forwarded + pending)[-1])
+        # SIGTERM and SIGHUP end the command where they arrive (a SIGINT only
+        # raises KeyboardInterrupt), and the first to reach it wins.
+        signals = forwarded + pending
+        fatal = [signum for signum in signals if signum != _signal.SIGINT]
+        return _interrupted(fatal[0] if fatal else signals[-1])
     sys.stderr.write(
         "Error: the command server stopped while running this command; a change is "
         "saved whole or not at all, so check with 'tasks list'\n"

@@ -578,13 +578,15 @@ def _handle(
     if refused or not _can_run_faithfully(request, fds) or os.getppid() != server_pid:
         connection.sendall(protocol.FALLBACK)
         return 0
+    # Watched from now on: a client stopped with Ctrl-Z (which stops this child
+    # too) and then killed leaves no stopped child behind.
+    os.write(notify, _RUNNING + os.getpid().to_bytes(4, "big") + pid.to_bytes(4, "big"))
     nonce = _challenge(connection)
     answered = _answered(connection, nonce)
     if not answered or not peer.still_same_process(pidfd, pid):
         connection.sendall(protocol.FALLBACK)
         return 0
     _adopt(request, fds, pid)
-    os.write(notify, _RUNNING + os.getpid().to_bytes(4, "big") + pid.to_bytes(4, "big"))
     os.close(notify)
     # Commands run (a shared page; concurrent increments may rarely miss one).
     served[:8] = (int.from_bytes(served[:8], "big") + 1).to_bytes(8, "big")
@@ -597,7 +599,9 @@ def _handle(
     try:
         # The client knew this pid before it answered, so it can stop or interrupt
         # the command from its first instruction on.
-        if not _follow_the_caller(connection):
+        # The client passes on what it held, then says GO: those signals are
+        # here before the command's first instruction.
+        if connection.recv(1) != protocol.GO or not _follow_the_caller(connection):
             return 0  # the client went away: nothing to run for
         code = run(obj=AppContext(in_server=True))
     except KeyboardInterrupt:

@@ -29,7 +29,7 @@ try:
 except ImportError:  # pragma: no cover - platforms without Unix sockets
     SUPPORTED = False
 
-VERSION = 4
+VERSION = 5
 # Messages from the server: STARTED + pid (8 bytes), once the command is about
 # to run; EXITED + code (4 bytes) at its end; FALLBACK when it cannot run this
 # command faithfully (the client runs it, nothing has happened); HAND_BACK when
@@ -40,6 +40,9 @@ STARTED, EXITED, FALLBACK, HAND_BACK = b"P", b"X", b"F", b"H"
 # it. The client sends its request (and with it its descriptors) only then, so a
 # connection nobody accepts (a stopped server) holds none of them.
 READY = b"R"
+# GO, from the client after STARTED: the signals it held are passed on; the
+# command may start.
+GO = b"G"
 # CHALLENGE + the server child's pid (8 bytes) + a descriptor number (4 bytes):
 # the client answers with the NONCE_SIZE bytes it reads from /proc/PID/fd/N,
 # which only a process allowed to inspect the server's child can open (a sandbox
