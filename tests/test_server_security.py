@@ -841,6 +841,9 @@ answer = protocol.answer_challenge
 
 def stop_then_answer(sock, message):
     os.kill(os.getpid(), signal.SIGTSTP)  # Ctrl-Z before the command starts
+    # The client stops its command, then itself; where its process group is
+    # orphaned (no job control) the kernel drops that SIGTSTP: stop it anyway.
+    os.kill(os.getpid(), signal.SIGSTOP)
     answer(sock, message)
 
 protocol.answer_challenge = stop_then_answer
