@@ -832,3 +832,46 @@ def test_a_signal_held_for_a_slow_client_still_comes_first(pair, tmp_path, name,
     assert result.stdout == b""
     assert warm.status()["served"] > status["served"]
     assert warm.run("list", "--all", "--json").stdout.strip() in (b"[]", b"")
+
+
+STOPPED_BEFORE_START = """
+import os, signal, sys
+from taskcli.fastpath import protocol
+# As at a terminal with job control (a CI job may start with Ctrl-Z ignored).
+signal.signal(signal.SIGTSTP, signal.SIG_DFL)
+answer = protocol.answer_challenge
+
+def stop_then_answer(sock, message):
+    os.kill(os.getpid(), signal.SIGTSTP)  # Ctrl-Z before the command starts
+    answer(sock, message)
+
+protocol.answer_challenge = stop_then_answer
+sys.argv = ["tasks", *sys.argv[1:]]
+from taskcli.fastpath.client import main
+main()
+"""
+
+
+def test_a_client_stopped_before_its_command_started_then_killed_leaves_nothing(pair, tmp_path):
+    warm, _cold = pair
+    status = warm.warm()
+    interpreter = TASKS.read_bytes().split(b"\n", 1)[0][2:].decode().split()
+    client = subprocess.Popen(
+        [*interpreter, "-c", STOPPED_BEFORE_START, "add", "never saved"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=warm.vars,
+        cwd=tmp_path,
+        # A process group of its own, under this one, as a shell with job control
+        # runs a command: the kernel drops a SIGTSTP sent to an orphaned group (a
+        # CI job's may be), and the client then rightly lets its command go on.
+        process_group=0,
+    )
+    try:
+        assert _wait_for(lambda: _stopped(client.pid), 20)
+        assert _wait_for(lambda: any(_stopped(p) for p in _server_children(status["pid"])), 20)
+    finally:
+        client.kill()
+        client.wait()
+    assert _wait_for(lambda: not any(_stopped(p) for p in _server_children(status["pid"])), 20)
+    assert warm.run("list", "--all", "--json").stdout.strip() in (b"[]", b"")
