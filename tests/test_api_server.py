@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import os
 import re
+import resource
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -24,7 +26,9 @@ class Served:
     """A `tasks serve --port 0` process; its stderr goes to a file (a pipe nobody
     reads would fill and stall it)."""
 
-    def __init__(self, tmp_path: Path, db_path: Path, *args: str) -> None:
+    def __init__(
+        self, tmp_path: Path, db_path: Path, *args: str, open_files: int | None = None
+    ) -> None:
         name = f"serve-{os.urandom(3).hex()}"
         self.log, self.out = tmp_path / f"{name}.log", tmp_path / f"{name}.out"
         with open(self.log, "wb") as log, open(self.out, "wb") as out:
@@ -33,6 +37,8 @@ class Served:
                 stdin=subprocess.DEVNULL,
                 stdout=out,
                 stderr=log,
+                # A hard limit on open files, which the server cannot raise.
+                preexec_fn=None if open_files is None else _limit_files(open_files),
             )
         self.url = self._wait_for_url()
 
@@ -56,12 +62,19 @@ class Served:
         return self.process.wait(timeout=60)
 
 
+def _limit_files(count: int):
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (count, count))
+
+    return limit
+
+
 @pytest.fixture
 def served(tmp_path, db_path):
     made: list[Served] = []
 
-    def serve(*args: str) -> Served:
-        made.append(Served(tmp_path, db_path, *args))
+    def serve(*args: str, open_files: int | None = None) -> Served:
+        made.append(Served(tmp_path, db_path, *args, open_files=open_files))
         return made[-1]
 
     yield serve
@@ -234,3 +247,218 @@ def test_without_the_extra_it_says_how_to_get_it(tmp_path):
     assert result.returncode == 3
     assert result.stderr == b"Error: the HTTP API is not installed (pip install 'taskcli[api]')\n"
     assert result.stdout == b""
+
+
+# -- what a connection may hold ---------------------------------------------------------
+
+
+def _connect(url: str) -> socket.socket:
+    host, port = url.removeprefix("http://").rsplit(":", 1)
+    return socket.create_connection((host, int(port)), timeout=30)
+
+
+def _answer(sock: socket.socket) -> bytes:
+    """All the server sends until it closes the connection."""
+    received = b""
+    try:
+        while chunk := sock.recv(65536):
+            received += chunk
+    except ConnectionResetError:
+        pass  # cut off (what was buffered for it is dropped)
+    return received
+
+
+def _answer_within(sock: socket.socket, seconds: float) -> bytes | None:
+    sock.settimeout(seconds)
+    try:
+        return _answer(sock)
+    except TimeoutError:
+        return None
+
+
+def test_a_connection_that_sends_nothing_or_half_a_request_is_closed_in_time(served):
+    server = served("--request-timeout", "1")
+    silent, half = _connect(server.url), _connect(server.url)
+    half.sendall(b"GET /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\n")  # no blank line: never ends
+    started = time.monotonic()
+    assert _answer(silent) == b""
+    answer = _answer(half)
+    assert time.monotonic() - started < 15
+    assert answer.startswith(b"HTTP/1.1 408 Request Timeout\r\n")
+    assert answer.endswith(b'{"detail":"the request did not arrive in time"}')
+    silent.close()
+    half.close()
+    # A request that takes its time but is whole in time is served.
+    slow = _connect(server.url)
+    for part in (b"GET /healthz HTTP/1.1\r\n", b"Host: 127.0.0.1\r\n", b"\r\n"):
+        slow.sendall(part)
+        time.sleep(0.2)
+    assert slow.recv(4096).startswith(b"HTTP/1.1 200 ")
+    slow.close()
+    server.stop()
+    log = server.text()
+    assert "Traceback" not in log
+    assert log.count("Closed connections that took over 1 s") == 1, log  # once per 10 s
+
+
+def test_a_body_that_stalls_gets_a_408_and_nothing_is_written(served, db_path, tmp_path):
+    stalled_body = (
+        b"POST /tasks HTTP/1.1\r\nHost: 127.0.0.1\r\ncontent-type: application/json\r\n"
+        b'content-length: 40\r\n\r\n{"title": "never'
+    )
+    server = served("--request-timeout", "1")
+    stalled = _connect(server.url)
+    stalled.sendall(stalled_body)
+    answer = _answer(stalled)
+    stalled.close()
+    assert answer.startswith(b"HTTP/1.1 408 ")
+    assert answer.endswith(b'{"detail": "the request body did not arrive in time"}')
+    assert httpx.get(server.url + "/tasks").json() == []
+    server.stop()
+    assert "Traceback" not in server.text()
+    # Without the token, a 401 comes before any body is read: the body it never
+    # finishes does not hold the connection either.
+    token_file = tmp_path / "token"
+    token_file.write_text(TOKEN)
+    token_file.chmod(0o600)
+    guarded = served("--request-timeout", "1", "--token-file", str(token_file))
+    stalled = _connect(guarded.url)
+    stalled.sendall(stalled_body)
+    started = time.monotonic()
+    answer = _answer(stalled)
+    stalled.close()
+    assert answer.startswith(b"HTTP/1.1 401 ")
+    assert time.monotonic() - started < 15
+    guarded.stop()
+    assert "Traceback" not in guarded.text()
+
+
+def test_past_max_connections_a_new_one_gets_a_503_until_one_closes(served):
+    server = served("--max-connections", "3")
+    held = [_connect(server.url) for _ in range(3)]
+    time.sleep(0.3)  # accepted
+    refused = _connect(server.url)
+    answer = _answer(refused)
+    assert answer.startswith(b"HTTP/1.1 503 Service Unavailable\r\n")
+    assert answer.endswith(b'{"detail":"too many connections; try again later"}')
+    refused.close()
+    held.pop().close()
+    deadline = time.monotonic() + 30
+    while httpx.get(server.url + "/healthz").status_code != 200:
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    for sock in held:
+        sock.close()
+    server.stop()
+    assert "Refused connections: more than 3 open" in server.text()
+
+
+def test_a_flood_of_idle_connections_neither_exhausts_the_files_nor_floods_the_log(served):
+    """The limit on open files (hard: it cannot be raised) sets how many connections
+    it keeps; the rest are refused, and it serves again once they time out."""
+    from taskcli.api.connections import RESERVED_FILES
+
+    server = served("--request-timeout", "2", open_files=RESERVED_FILES + 40)
+    flood = []
+    for _ in range(400):
+        flood.append(_connect(server.url))
+    # Each is refused at once (503) or held until its deadline (then closed): none
+    # is left hanging, and the server never runs out of descriptors.
+    answers = [_answer_within(sock, 30) for sock in flood]
+    refused = sum(answer.startswith(b"HTTP/1.1 503 ") for answer in answers)
+    assert refused >= 400 - 2 * 40 - 64  # all but those held (twice, as slots free up)
+    assert answers.count(b"") == 400 - refused
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            if httpx.get(server.url + "/healthz", timeout=5).status_code == 200:
+                break
+        except httpx.HTTPError:
+            pass
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    for sock in flood:
+        sock.close()
+    server.stop()
+    log = server.text()
+    assert "Traceback" not in log and "Too many open files" not in log
+    assert len(log.splitlines()) < 20, log
+
+
+def test_more_connections_than_the_open_files_allow_is_refused_at_start(tmp_path, db_path):
+    from taskcli.api.connections import RESERVED_FILES
+
+    result = subprocess.run(
+        [str(TASKS), "--db", str(db_path), "serve", "--port", "0", "--max-connections", "1000"],
+        capture_output=True,
+        timeout=120,
+        preexec_fn=_limit_files(RESERVED_FILES + 44),
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        b"Error: --max-connections 1000 needs more open files than this process may "
+        b"have (room for 44; see ulimit -n)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("option", "value"),
+    [
+        ("--request-timeout", "0"),
+        ("--request-timeout", "-1"),
+        ("--request-timeout", "nan"),
+        ("--request-timeout", "soon"),
+        ("--request-timeout", "3601"),
+        ("--max-connections", "0"),
+        ("--max-connections", "many"),
+        ("--max-connections", "100001"),
+    ],
+)
+def test_bad_connection_limits_are_one_line_and_exit_2(db_path, option, value):
+    result = subprocess.run(
+        [str(TASKS), "--db", str(db_path), "serve", "--port", "0", option, value],
+        capture_output=True,
+        timeout=120,
+    )
+    assert result.returncode == 2
+    assert result.stderr.startswith(b"Error: ") and result.stderr.count(b"\n") == 1
+    assert value.encode() in result.stderr
+
+
+def test_a_client_that_stops_reading_its_answers_is_cut_off(served, db_path):
+    tasks(db_path, "add", "-", input="".join(f"{'x' * 480} {i}\n" for i in range(200)).encode())
+    server = served("--request-timeout", "1")
+    host, port = server.url.removeprefix("http://").rsplit(":", 1)
+    reader = socket.socket()
+    reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    reader.connect((host, int(port)))
+    # 60 pipelined listings, about 7 MB of answers, which it never reads.
+    reader.sendall(b"GET /tasks?limit=200 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 60)
+    time.sleep(3)
+    reader.settimeout(30)
+    received = _answer(reader)
+    reader.close()
+    assert 0 < len(received) < 60 * 200 * 480
+    server.stop()
+    assert "Closed connections that took over 1 s" in server.text()
+    assert "Traceback" not in server.text()
+
+
+def test_what_the_event_loop_reports_is_one_line_per_kind_every_10_seconds():
+    from taskcli.api.connections import LOG_EVERY, Tally, loop_errors
+
+    lines: list[str] = []
+    now = [100.0]
+    handle = loop_errors(Tally(lines.append, lambda: now[0]))
+    error = OSError(24, "Too many open files")
+    for _ in range(500):
+        handle(None, {"message": "socket.accept() out of system resource", "exception": error})
+    handle(None, {"message": "Exception in callback X()", "exception": ValueError("bad\nfd")})
+    now[0] += LOG_EVERY
+    handle(None, {"message": "socket.accept() out of system resource", "exception": error})
+    assert lines == [
+        "Error: socket.accept() out of system resource: [Errno 24] Too many open files",
+        "Error: Exception in callback X(): bad fd",
+        "Error: socket.accept() out of system resource: [Errno 24] Too many open files "
+        "(x500 in 10 s)",
+    ]

@@ -31,7 +31,14 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from taskcli import __version__
-from taskcli.api.guard import BearerToken, BodyLimit, Edge, LoopbackHost, storage_response
+from taskcli.api.guard import (
+    BODY_TIMEOUT,
+    BearerToken,
+    BodyLimit,
+    Edge,
+    LoopbackHost,
+    storage_response,
+)
 from taskcli.api.models import TaskIn, TaskPatch
 from taskcli.cli.context import AppContext
 from taskcli.domain.models import TaskCreate, TaskRead, TaskUpdate
@@ -164,12 +171,14 @@ def create_app(
     cors_origins: list[str] | tuple[str, ...] = (),
     hosts: list[str] | tuple[str, ...] | None = None,
     log: Callable[[str], None] | None = None,
+    body_within: float = BODY_TIMEOUT,
 ) -> FastAPI:
     """The API over `app_context` (by default the CLI's: --db, else TASKS_DB, else
     the user data dir). With a `token`, every request needs `Authorization: Bearer
     <token>`; `cors_origins` may call it from those web origins; with `hosts`, it
     answers only requests addressed to those names (guard.LoopbackHost); `log` is
-    given one line per request (and one per error a client cannot cause)."""
+    given one line per request (and one per error a client cannot cause); a
+    request body must arrive within `body_within` seconds (408)."""
     responses = _RESPONSES | (_UNAUTHORIZED if token is not None else {})
     app = FastAPI(
         responses=responses | (_MISDIRECTED if hosts is not None else {}),
@@ -186,7 +195,7 @@ def create_app(
     _errors(app)
     # Outermost last: the log and error edge, then CORS (whose preflight carries
     # no token), the Host check, the token, the body limit, and FastAPI.
-    app.add_middleware(BodyLimit)
+    app.add_middleware(BodyLimit, timeout=body_within)
     if token is not None:
         app.add_middleware(BearerToken, token=token)
     if hosts is not None:

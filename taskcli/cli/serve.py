@@ -16,8 +16,13 @@ from taskcli.errors import ExitCode, HandBack, InvalidInput, NotInstalled, TaskC
 if TYPE_CHECKING:
     import socket
 
+    from taskcli.api.connections import Limits
+
 TOKEN_ENV = "TASKS_API_TOKEN"
 TOKEN_MIN = 16
+# Bounds of --request-timeout (seconds) and --max-connections.
+MAX_REQUEST_TIMEOUT = 3600
+MAX_CONNECTIONS = 100_000
 INSTALL_HINT = "the HTTP API is not installed (pip install 'taskcli[api]')"
 
 
@@ -27,6 +32,31 @@ def _port(value: str | int) -> int:
     text = value.strip()
     if not (text.isascii() and text.isdigit() and int(text) <= 65535):
         raise typer.BadParameter(f"{value!r} is not a port (0 to 65535)")
+    return int(text)
+
+
+def _seconds(value: str | float) -> float:
+    if isinstance(value, float):  # the default
+        return value
+    try:
+        seconds = float(value.strip())
+    except ValueError:
+        seconds = -1.0
+    if not 0 < seconds <= MAX_REQUEST_TIMEOUT:  # also refuses nan
+        raise typer.BadParameter(
+            f"{value!r} is not a number of seconds (0 to {MAX_REQUEST_TIMEOUT})"
+        )
+    return seconds
+
+
+def _count(value: str | int) -> int:
+    if isinstance(value, int):  # the default
+        return value
+    text = value.strip()
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CONNECTIONS):
+        raise typer.BadParameter(
+            f"{value!r} is not a number of connections (1 to {MAX_CONNECTIONS})"
+        )
     return int(text)
 
 
@@ -57,6 +87,26 @@ def serve(
             "--cors-origin", help="A web origin that may call the API (repeatable).", metavar="URL"
         ),
     ] = None,
+    request_timeout: Annotated[
+        float,
+        typer.Option(
+            "--request-timeout",
+            parser=_seconds,
+            help="Seconds a client has to send a request's headers, then its body "
+            "(else 408), or to go on reading an answer; then its connection is closed.",
+            metavar="SECONDS",
+        ),
+    ] = 30.0,
+    max_connections: Annotated[
+        int | None,
+        typer.Option(
+            "--max-connections",
+            parser=_count,
+            help="Connections open at once; past it a new one gets a 503. "
+            "Default: 1000, or what the limit on open files allows.",
+            metavar="N",
+        ),
+    ] = None,
 ) -> None:
     """Serve the tasks over HTTP, a JSON API, until Ctrl-C (one log line per request on stderr).
 
@@ -76,6 +126,7 @@ def serve(
     except ImportError:
         raise NotInstalled(INSTALL_HINT) from None
     token = _token(token_file)
+    limits = _limits(request_timeout, max_connections)
     sock = _listen(host, port)
     try:
         address, bound_port = sock.getsockname()[:2]
@@ -94,13 +145,28 @@ def serve(
         try:
             # Without a token, only requests addressed to a loopback name (no DNS rebinding).
             hosts = None if token else _loopback_names(host, address)
-            run(sock, context, token, list(cors_origin or ()), hosts, render.log_line)
+            run(sock, context, token, list(cors_origin or ()), hosts, render.log_line, limits)
         except KeyboardInterrupt:
             render.log_line("Stopped.")
             raise typer.Exit(ExitCode.INTERRUPTED) from None
         render.log_line("Stopped.")  # by a signal this process ignores (SIGINT in a background job)
     finally:
         sock.close()
+
+
+def _limits(request_timeout: float, max_connections: int | None) -> Limits:
+    """The connection limits, the limit on open files raised to fit them; a
+    --max-connections that cannot fit is refused."""
+    from taskcli.api.connections import Limits, open_files_for
+
+    wanted = Limits(request_timeout, max_connections or Limits.max_connections)
+    limits = open_files_for(wanted)
+    if max_connections is not None and limits.max_connections < max_connections:
+        raise InvalidInput(
+            f"--max-connections {max_connections} needs more open files than this "
+            f"process may have (room for {limits.max_connections}; see ulimit -n)"
+        )
+    return limits
 
 
 def _token(path: str | None) -> str | None:
