@@ -298,7 +298,12 @@ def test_a_connection_that_sends_nothing_or_half_a_request_is_closed_in_time(ser
     server.stop()
     log = server.text()
     assert "Traceback" not in log
-    assert log.count("Closed connections that took over 1 s") == 1, log  # once per 10 s
+    # Two closed: one line at once, the other within 10 s counted, said at the stop.
+    closed = [line for line in log.splitlines() if line.startswith("Closed connections")]
+    assert closed == [
+        "Closed connections that took over 1 s",
+        "Closed connections that took over 1 s (1 since the last such line)",
+    ], log
 
 
 def test_a_body_that_stalls_gets_a_408_and_nothing_is_written(served, db_path, tmp_path):
@@ -405,6 +410,9 @@ def test_more_connections_than_the_open_files_allow_is_refused_at_start(tmp_path
     ("option", "value"),
     [
         ("--request-timeout", "0"),
+        ("--request-timeout", "0.5"),
+        ("--request-timeout", "1e-9"),
+        ("--request-timeout", "1_0"),
         ("--request-timeout", "-1"),
         ("--request-timeout", "nan"),
         ("--request-timeout", "soon"),
@@ -426,21 +434,23 @@ def test_bad_connection_limits_are_one_line_and_exit_2(db_path, option, value):
 
 
 def test_a_client_that_stops_reading_its_answers_is_cut_off(served, db_path):
+    """Also past uvicorn's 5 s keep-alive, whose close waits for the client to
+    read what is buffered."""
     tasks(db_path, "add", "-", input="".join(f"{'x' * 480} {i}\n" for i in range(200)).encode())
-    server = served("--request-timeout", "1")
+    server = served("--request-timeout", "6")
     host, port = server.url.removeprefix("http://").rsplit(":", 1)
     reader = socket.socket()
     reader.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
     reader.connect((host, int(port)))
     # 60 pipelined listings, about 7 MB of answers, which it never reads.
     reader.sendall(b"GET /tasks?limit=200 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n" * 60)
-    time.sleep(3)
+    time.sleep(8)
     reader.settimeout(30)
     received = _answer(reader)
     reader.close()
     assert 0 < len(received) < 60 * 200 * 480
     server.stop()
-    assert "Closed connections that took over 1 s" in server.text()
+    assert "Closed connections that took over 6 s" in server.text()
     assert "Traceback" not in server.text()
 
 
@@ -460,5 +470,5 @@ def test_what_the_event_loop_reports_is_one_line_per_kind_every_10_seconds():
         "Error: socket.accept() out of system resource: [Errno 24] Too many open files",
         "Error: Exception in callback X(): bad fd",
         "Error: socket.accept() out of system resource: [Errno 24] Too many open files "
-        "(x500 in 10 s)",
+        "(500 since the last such line)",
     ]

@@ -74,8 +74,14 @@ class Tally:
         now = self.clock()
         if now >= self.next_at.get(what, 0.0):
             count = self.counts.pop(what)
-            self.log(what if count == 1 else f"{what} (x{count} in {LOG_EVERY:.0f} s)")
+            self.log(what if count == 1 else f"{what} ({count} since the last such line)")
             self.next_at[what] = now + LOG_EVERY
+
+    def flush(self) -> None:
+        """Log what was counted and not yet said (when the server stops)."""
+        for what, count in self.counts.items():
+            self.log(f"{what} ({count} since the last such line)")
+        self.counts.clear()
 
 
 def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
@@ -85,7 +91,12 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.deadline: asyncio.TimerHandle | None = None
-            self.owed = ""  # what the deadline is for: head, body, read
+            self.owed = ""  # what the deadline is for: head, body
+            # An answer waiting for the client to read it: checked every
+            # request_within seconds, and cut off if none of it was read meanwhile.
+            self.reading: asyncio.TimerHandle | None = None
+            self.unread = 0
+            self.drained = False
 
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
@@ -106,22 +117,43 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
 
         def pause_writing(self) -> None:
             super().pause_writing()
-            self._arm("read")  # the client must read its answer in time too
+            self._watch_reading()
 
         def resume_writing(self) -> None:
             super().resume_writing()
+            self.drained = True
             self._follow()
 
         def connection_lost(self, exc: Exception | None) -> None:
             self._disarm()
+            if self.reading is not None:
+                self.reading.cancel()
+                self.reading = None
             super().connection_lost(exc)
+
+        def _watch_reading(self) -> None:
+            """The client must go on reading what is buffered for it, also once the
+            connection is closing (which waits for the buffer to drain)."""
+            if self.reading is None and self.transport.get_write_buffer_size():
+                self.unread, self.drained = self.transport.get_write_buffer_size(), False
+                self.reading = self.loop.call_later(limits.request_within, self._check_reading)
+
+        def _check_reading(self) -> None:
+            self.reading = None
+            unread = self.transport.get_write_buffer_size()
+            if not unread:
+                return  # all read (or handed to the kernel)
+            if unread < self.unread or self.drained:
+                self._watch_reading()  # it reads, however slowly: watched on
+                return
+            tally.add(f"Closed connections that took over {limits.request_within:g} s")
+            self.transport.abort()  # what is buffered for it is dropped with it
 
         def _follow(self) -> None:
             """Keep the deadline of what the client owes now, none if it owes nothing."""
-            if self.transport.is_closing():
-                self._disarm()
-            elif self.flow.write_paused:
-                self._arm("read")
+            self._watch_reading()
+            if self.transport.is_closing() or self.flow.write_paused:
+                self._disarm()  # all it owes now is reading (_watch_reading)
             elif self.conn.their_state is h11.SEND_BODY:
                 self._arm("body")
             elif self.conn.their_state is h11.IDLE and self.conn.trailing_data[0]:
@@ -150,25 +182,29 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
             if self.transport.is_closing():
                 return
             tally.add(f"Closed connections that took over {limits.request_within:g} s")
-            if self.owed == "head" and self.conn.trailing_data[0]:
+            if (
+                self.owed == "head"
+                and self.conn.trailing_data[0]
+                and self.conn.our_state is h11.IDLE
+            ):
                 # Half a request head: say why before closing.
                 self.transport.write(_TOO_SLOW)
                 self.transport.close()
             else:
-                # Nothing sent, a body that stalls, or an answer nobody reads: what
-                # is buffered for this client is dropped with it.
+                # Nothing sent, or a body that stalls.
                 self.transport.abort()
 
     return Connection
 
 
-def open_files_for(limits: Limits) -> Limits:
+def open_files_for(limits: Limits) -> tuple[Limits, int | None]:
     """`limits`, with the process's limit on open files raised (where it can be)
-    to fit max_connections; max_connections lowered to what fits otherwise."""
+    to fit max_connections, else max_connections lowered to what fits (at least
+    1); and how many connections fit (None: no limit known)."""
     try:
         import resource
     except ImportError:  # pragma: no cover - not a POSIX system
-        return limits
+        return limits, None
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     wanted = limits.max_connections + RESERVED_FILES
     if soft != resource.RLIM_INFINITY and soft < wanted:
@@ -178,10 +214,10 @@ def open_files_for(limits: Limits) -> Limits:
             soft = raised
         except (ValueError, OSError):
             pass
-    if soft == resource.RLIM_INFINITY or soft >= wanted:
-        return limits
-    fits = max(1, soft - RESERVED_FILES)
-    return Limits(limits.request_within, min(limits.max_connections, fits))
+    if soft == resource.RLIM_INFINITY:
+        return limits, None
+    room = soft - RESERVED_FILES
+    return Limits(limits.request_within, max(1, min(limits.max_connections, room))), room
 
 
 def loop_errors(tally: Tally) -> Callable[[asyncio.AbstractEventLoop, dict[str, Any]], None]:

@@ -78,6 +78,7 @@ def _server_class(tally: Tally) -> type:
                 # out checkpoints the WAL and removes the -wal and -shm files.
                 from taskcli.store import close_all
 
+                tally.flush()
                 close_all()
 
     return Server

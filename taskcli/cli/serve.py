@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import stat
 from typing import TYPE_CHECKING, Annotated
 
@@ -38,13 +39,11 @@ def _port(value: str | int) -> int:
 def _seconds(value: str | float) -> float:
     if isinstance(value, float):  # the default
         return value
-    try:
-        seconds = float(value.strip())
-    except ValueError:
-        seconds = -1.0
-    if not 0 < seconds <= MAX_REQUEST_TIMEOUT:  # also refuses nan
+    text = value.strip()
+    seconds = float(text) if re.fullmatch(r"[0-9]+(\.[0-9]+)?", text) else -1.0
+    if not 1 <= seconds <= MAX_REQUEST_TIMEOUT:
         raise typer.BadParameter(
-            f"{value!r} is not a number of seconds (0 to {MAX_REQUEST_TIMEOUT})"
+            f"{value!r} is not a number of seconds (1 to {MAX_REQUEST_TIMEOUT})"
         )
     return seconds
 
@@ -160,11 +159,11 @@ def _limits(request_timeout: float, max_connections: int | None) -> Limits:
     from taskcli.api.connections import Limits, open_files_for
 
     wanted = Limits(request_timeout, max_connections or Limits.max_connections)
-    limits = open_files_for(wanted)
-    if max_connections is not None and limits.max_connections < max_connections:
+    limits, room = open_files_for(wanted)
+    if max_connections is not None and room is not None and room < max_connections:
         raise InvalidInput(
             f"--max-connections {max_connections} needs more open files than this "
-            f"process may have (room for {limits.max_connections}; see ulimit -n)"
+            f"process may have (room for {max(room, 0)}; see ulimit -n)"
         )
     return limits
 
