@@ -21,6 +21,7 @@ retried, millions of lines a minute. Here:
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -43,12 +44,12 @@ BODY_GRACE = 1.0
 
 @dataclass(frozen=True)
 class Limits:
-    request_within: float = 30.0
-    max_connections: int = 1000
+    request_within: float
+    max_connections: int
 
 
 def _json_response(status: int, reason: str, detail: str) -> bytes:
-    body = ('{"detail":"' + detail + '"}').encode()
+    body = json.dumps({"detail": detail}, separators=(",", ":")).encode()
     head = (
         f"HTTP/1.1 {status} {reason}\r\ncontent-type: application/json\r\n"
         f"content-length: {len(body)}\r\nconnection: close\r\n\r\n"
@@ -86,6 +87,8 @@ class Tally:
 
 def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
     """uvicorn's h11 protocol, with the deadlines and the limit above."""
+    closed = f"Closed connections that took over {limits.request_within:g} s"
+    refused = f"Refused connections: more than {limits.max_connections} open"
 
     class Connection(H11Protocol):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -101,7 +104,7 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
         def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
             super().connection_made(transport)
             if len(self.connections) > limits.max_connections:
-                tally.add(f"Refused connections: more than {limits.max_connections} open")
+                tally.add(refused)
                 transport.write(_BUSY)
                 transport.close()
                 return
@@ -134,8 +137,9 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
         def _watch_reading(self) -> None:
             """The client must go on reading what is buffered for it, also once the
             connection is closing (which waits for the buffer to drain)."""
-            if self.reading is None and self.transport.get_write_buffer_size():
-                self.unread, self.drained = self.transport.get_write_buffer_size(), False
+            unread = self.transport.get_write_buffer_size()
+            if self.reading is None and unread:
+                self.unread, self.drained = unread, False
                 self.reading = self.loop.call_later(limits.request_within, self._check_reading)
 
         def _check_reading(self) -> None:
@@ -146,7 +150,7 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
             if unread < self.unread or self.drained:
                 self._watch_reading()  # it reads, however slowly: watched on
                 return
-            tally.add(f"Closed connections that took over {limits.request_within:g} s")
+            tally.add(closed)
             self.transport.abort()  # what is buffered for it is dropped with it
 
         def _follow(self) -> None:
@@ -181,7 +185,7 @@ def protocol_class(limits: Limits, tally: Tally) -> type[asyncio.Protocol]:
             self.deadline = None
             if self.transport.is_closing():
                 return
-            tally.add(f"Closed connections that took over {limits.request_within:g} s")
+            tally.add(closed)
             if (
                 self.owed == "head"
                 and self.conn.trailing_data[0]

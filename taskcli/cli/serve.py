@@ -21,19 +21,22 @@ if TYPE_CHECKING:
 
 TOKEN_ENV = "TASKS_API_TOKEN"
 TOKEN_MIN = 16
-# Bounds of --request-timeout (seconds) and --max-connections.
-MAX_REQUEST_TIMEOUT = 3600
-MAX_CONNECTIONS = 100_000
+# Defaults and bounds of --request-timeout (seconds) and --max-connections.
+REQUEST_TIMEOUT, MAX_REQUEST_TIMEOUT = 30.0, 3600
+DEFAULT_CONNECTIONS, MAX_CONNECTIONS = 1000, 100_000
 INSTALL_HINT = "the HTTP API is not installed (pip install 'taskcli[api]')"
 
 
-def _port(value: str | int) -> int:
-    if isinstance(value, int):  # the default
-        return value
+def _whole(value: str, low: int, high: int, what: str) -> int:
+    """`value` as a whole number from low to high, else a usage error naming `what`."""
     text = value.strip()
-    if not (text.isascii() and text.isdigit() and int(text) <= 65535):
-        raise typer.BadParameter(f"{value!r} is not a port (0 to 65535)")
+    if not (text.isascii() and text.isdigit() and low <= int(text) <= high):
+        raise typer.BadParameter(f"{value!r} is not {what} ({low} to {high})")
     return int(text)
+
+
+def _port(value: str | int) -> int:
+    return value if isinstance(value, int) else _whole(value, 0, 65535, "a port")
 
 
 def _seconds(value: str | float) -> float:
@@ -51,12 +54,7 @@ def _seconds(value: str | float) -> float:
 def _count(value: str | int) -> int:
     if isinstance(value, int):  # the default
         return value
-    text = value.strip()
-    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= MAX_CONNECTIONS):
-        raise typer.BadParameter(
-            f"{value!r} is not a number of connections (1 to {MAX_CONNECTIONS})"
-        )
-    return int(text)
+    return _whole(value, 1, MAX_CONNECTIONS, "a number of connections")
 
 
 @app.command(cls=TasksCommand)
@@ -95,14 +93,14 @@ def serve(
             "(else 408), or to go on reading an answer; then its connection is closed.",
             metavar="SECONDS",
         ),
-    ] = 30.0,
+    ] = REQUEST_TIMEOUT,
     max_connections: Annotated[
         int | None,
         typer.Option(
             "--max-connections",
             parser=_count,
             help="Connections open at once; past it a new one gets a 503. "
-            "Default: 1000, or what the limit on open files allows.",
+            f"Default: {DEFAULT_CONNECTIONS}, or what the limit on open files allows.",
             metavar="N",
         ),
     ] = None,
@@ -158,7 +156,7 @@ def _limits(request_timeout: float, max_connections: int | None) -> Limits:
     --max-connections that cannot fit is refused."""
     from taskcli.api.connections import Limits, open_files_for
 
-    wanted = Limits(request_timeout, max_connections or Limits.max_connections)
+    wanted = Limits(request_timeout, max_connections or DEFAULT_CONNECTIONS)
     limits, room = open_files_for(wanted)
     if max_connections is not None and room is not None and room < max_connections:
         raise InvalidInput(
